@@ -57,7 +57,6 @@ printf 'deb %s %s main\n' "$mirror" "$suite" > "$rootfs/etc/apt/sources.list"
 tar -C "$rootfs" -c . | docker import \
   --change 'CMD ["/lib/systemd/systemd"]' \
   --change 'ENV container=docker' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
   --change "LABEL onprem.mlflow.recipe=$recipe" \
   - "$tag" >/dev/null
 echo "built $tag (recipe $recipe)"

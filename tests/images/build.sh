@@ -32,7 +32,13 @@ fi
 command -v debootstrap >/dev/null || { echo "debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
 
 work=$(mktemp -d /var/tmp/onprem-mlflow-rootfs.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+  # An interrupted debootstrap can leave /proc or /sys mounted in the rootfs: unmount first,
+  # and never recurse into a mounted tree.
+  mount | awk -v w="$work" 'index($3, w) == 1 {print $3}' | sort -r | xargs -r -n1 umount -l
+  if ! mount | grep -q " $work"; then rm -rf --one-file-system "$work"; fi
+}
+trap cleanup EXIT
 rootfs=$work/rootfs
 
 # Packages a test host needs so that Ansible and systemd work; everything else is the roles' job.

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: onprem.mlflow contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that turn the inventory groups into bind and connect addresses.
+
+The inventory is the topology (docs/design.md): a service binds to loopback when every peer that
+needs it is the same host, and a client connects over loopback when the server is the same host.
+These filters hold that rule in one place so that roles never repeat it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+LOOPBACK = "127.0.0.1"
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def private_address(hostvars, host):
+    """Address other hosts use to reach ``host``.
+
+    ``mlflow_stack_private_address`` if set, else ``ansible_host`` when it is an IP address, else the
+    address of the default IPv4 route from the gathered facts.
+    """
+    hv = hostvars[host]
+    explicit = hv.get("mlflow_stack_private_address")
+    if explicit:
+        return str(explicit)
+    ansible_host = hv.get("ansible_host")
+    if ansible_host and _is_ip(ansible_host) and not ipaddress.ip_address(str(ansible_host)).is_loopback:
+        return str(ansible_host)
+    default_ipv4 = hv.get("ansible_default_ipv4") or {}
+    address = default_ipv4.get("address") if hasattr(default_ipv4, "get") else None
+    if address:
+        return str(address)
+    raise AnsibleFilterError(
+        "cannot tell the private address of host %r: set mlflow_stack_private_address for it, "
+        "or gather its facts first" % host
+    )
+
+
+def _group_hosts(groups, group):
+    if group not in groups:
+        return []
+    return list(groups[group])
+
+
+def peer_address(group, groups, hostvars, me):
+    """Address of the first host of ``group`` as seen from host ``me``."""
+    hosts = _group_hosts(groups, group)
+    if not hosts:
+        raise AnsibleFilterError("inventory group %r is empty: it needs at least one host" % group)
+    first = hosts[0]
+    return LOOPBACK if first == me else private_address(hostvars, first)
+
+
+def group_addresses(group, groups, hostvars, me):
+    """Address of every host of ``group`` as seen from host ``me`` (loopback for itself)."""
+    result = []
+    for host in _group_hosts(groups, group):
+        address = LOOPBACK if host == me else private_address(hostvars, host)
+        if address not in result:
+            result.append(address)
+    return result
+
+
+def listen_addresses(client_groups, groups, hostvars, me):
+    """Addresses a service on ``me`` binds to so that the hosts of ``client_groups`` reach it."""
+    if isinstance(client_groups, str):
+        client_groups = [client_groups]
+    remote = [h for g in client_groups for h in _group_hosts(groups, g) if h != me]
+    if not remote:
+        return [LOOPBACK]
+    return [LOOPBACK, private_address(hostvars, me)]
+
+
+class FilterModule(object):
+    """onprem.mlflow topology filters."""
+
+    def filters(self):
+        return {
+            "peer_address": peer_address,
+            "group_addresses": group_addresses,
+            "listen_addresses": listen_addresses,
+        }

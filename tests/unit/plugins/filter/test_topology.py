@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.mlflow.plugins.filter.topology import (
+    group_addresses,
+    listen_addresses,
+    peer_address,
+)
+
+HOSTVARS = {
+    "db1": {"ansible_default_ipv4": {"address": "10.0.0.11"}},
+    "s3": {"ansible_host": "10.0.0.12"},
+    "app1": {"mlflow_stack_private_address": "10.0.0.21", "ansible_host": "app1.example"},
+    "app2": {"ansible_host": "127.0.0.1", "ansible_default_ipv4": {"address": "10.0.0.22"}},
+    "web": {"ansible_default_ipv4": {"address": "10.0.0.31"}},
+    "bare": {},
+}
+SPLIT = {
+    "mlflow_db": ["db1"],
+    "mlflow_storage": ["s3"],
+    "mlflow_server": ["app1", "app2"],
+    "mlflow_proxy": ["web"],
+}
+ALL_IN_ONE = {g: ["db1"] for g in SPLIT}
+
+
+def test_peer_on_same_host_is_loopback():
+    assert peer_address("mlflow_db", ALL_IN_ONE, HOSTVARS, "db1") == "127.0.0.1"
+
+
+def test_peer_on_other_host_uses_its_private_address():
+    assert peer_address("mlflow_db", SPLIT, HOSTVARS, "app1") == "10.0.0.11"
+    assert peer_address("mlflow_storage", SPLIT, HOSTVARS, "app1") == "10.0.0.12"
+
+
+def test_explicit_private_address_wins_and_loopback_ansible_host_is_ignored():
+    assert group_addresses("mlflow_server", SPLIT, HOSTVARS, "web") == ["10.0.0.21", "10.0.0.22"]
+
+
+def test_group_addresses_uses_loopback_for_itself():
+    assert group_addresses("mlflow_server", SPLIT, HOSTVARS, "app1") == ["127.0.0.1", "10.0.0.22"]
+
+
+def test_listen_loopback_only_when_all_clients_are_local():
+    assert listen_addresses(["mlflow_server"], ALL_IN_ONE, HOSTVARS, "db1") == ["127.0.0.1"]
+    assert listen_addresses("mlflow_server", {"mlflow_server": []}, HOSTVARS, "db1") == ["127.0.0.1"]
+
+
+def test_listen_adds_private_address_for_remote_clients():
+    assert listen_addresses(["mlflow_server"], SPLIT, HOSTVARS, "db1") == ["127.0.0.1", "10.0.0.11"]
+
+
+def test_empty_group_and_unknown_address_are_clear_errors():
+    with pytest.raises(AnsibleFilterError, match="group 'mlflow_db' is empty"):
+        peer_address("mlflow_db", {}, HOSTVARS, "db1")
+    with pytest.raises(AnsibleFilterError, match="mlflow_stack_private_address"):
+        peer_address("mlflow_db", {"mlflow_db": ["bare"]}, HOSTVARS, "web")

@@ -5,8 +5,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.onprem.mlflow.plugins.filter.topology import (
     group_addresses,
     listen_addresses,

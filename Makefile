@@ -1,0 +1,103 @@
+# onprem.mlflow — the two commands users need are `make deploy` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+# Unit tests import the collection as ansible_collections.onprem.mlflow (linked below).
+export PYTHONPATH := $(CURDIR)/.cache/collections
+COLLECTION_LINK := .cache/collections/ansible_collections/onprem/mlflow
+INVENTORY ?= inventories/local/hosts.yml
+# MinIO is built from source once and cached; the minio role uses the same cache.
+MINIO_VERSION := $(shell sed -n 's/^minio_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles/minio/defaults/main.yml)
+MINIO_CACHE := $(HOME)/.cache/onprem-mlflow/minio/$(MINIO_VERSION)
+export MINIO_BIN := $(MINIO_CACHE)/minio
+SCENARIOS ?= default mysql
+# System packages `make test` needs on the controller (Debian).
+TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git
+
+.PHONY: help
+help:
+	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
+	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS))"
+	@echo "make lint | sanity | unit | integration | molecule | images | minio | bench | build"
+
+$(BIN)/ansible-playbook: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(BIN)/ansible-playbook $(COLLECTION_LINK)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+.PHONY: deploy
+deploy: venv
+	ansible-playbook -i $(INVENTORY) site.yml
+
+# --- controller prerequisites for the tests -----------------------------------------------
+.PHONY: debs
+debs:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+.PHONY: dockerd
+dockerd: debs
+	@tests/scripts/dockerd.sh
+
+.PHONY: minio
+minio: $(MINIO_BIN)
+$(MINIO_BIN):
+	@test -n "$(MINIO_VERSION)" || { echo "minio_version not found in roles/minio/defaults/main.yml"; exit 1; }
+	mkdir -p $(MINIO_CACHE)
+	cd /tmp && CGO_ENABLED=0 GOBIN=$(MINIO_CACHE) go install -trimpath github.com/minio/minio@$(MINIO_VERSION)
+
+.PHONY: images
+images: dockerd
+	tests/images/build.sh bookworm
+	tests/images/build.sh trixie
+
+# --- tests, fast to slow -------------------------------------------------------------------
+.PHONY: lint
+lint: venv
+	yamllint -s .
+	ruff check .
+	ansible-lint
+
+.PHONY: sanity
+sanity: venv
+	tests/scripts/sanity.sh
+
+.PHONY: unit
+unit: venv
+	pytest -q -p no:cacheprovider tests/unit
+
+.PHONY: integration
+integration: venv debs minio
+	tests/integration/run.sh
+
+.PHONY: molecule
+molecule: venv images minio
+	@for s in $(SCENARIOS); do tests/molecule.sh $$s; done
+
+.PHONY: test
+test: lint sanity unit integration molecule
+	@echo "make test: all stages passed"
+
+.PHONY: bench
+bench: venv
+	@echo "no benchmark yet"
+
+.PHONY: build
+build: venv
+	ansible-galaxy collection build --force --output-path tests/output/

@@ -1,0 +1,287 @@
+# -*- coding: utf-8 -*-
+# Copyright: onprem.mlflow contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""MySQL / MariaDB side of onprem.mlflow.sql_database.
+
+Password hashes (pure), SHOW GRANTS parsing and the planner (pure), and the
+reader/executor that talks to the server through PyMySQL.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import hmac
+import re
+
+from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
+    Query,
+    mysql_db_pattern,
+    quote_mysql_ident,
+)
+
+try:
+    import pymysql
+    HAS_PYMYSQL = True
+    PYMYSQL_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - depends on the controller
+    pymysql = None
+    HAS_PYMYSQL = False
+    PYMYSQL_IMPORT_ERROR = exc
+
+NATIVE_PLUGINS = ('mysql_native_password', '')
+CHARSET_NAME = re.compile(r'^[A-Za-z0-9_]{1,64}$')
+
+
+def check_charset_name(kind, value):
+    if value is not None and not CHARSET_NAME.match(value):
+        raise ValueError('%s %r is not a valid character set or collation name' % (kind, value))
+    return value
+
+
+def default_collation(charset):
+    return 'utf8mb4_unicode_ci' if charset.lower() == 'utf8mb4' else None
+
+
+def normalize_charset(name):
+    if name is None:
+        return None
+    name = name.lower()
+    return {'utf8': 'utf8mb3'}.get(name, name)
+
+
+def normalize_collation(name):
+    if name is None:
+        return None
+    name = name.lower()
+    return name.replace('utf8_', 'utf8mb3_', 1) if name.startswith('utf8_') else name
+
+
+# --------------------------------------------------------------------------
+# Passwords
+# --------------------------------------------------------------------------
+
+def native_password_hash(password):
+    """``mysql_native_password`` hash: ``*`` + HEX(SHA1(SHA1(password)))."""
+    inner = hashlib.sha1(password.encode('utf-8')).digest()
+    return '*' + hashlib.sha1(inner).hexdigest().upper()
+
+
+def password_matches(plugin, auth_string, password):
+    """True/False when the stored hash can be checked offline, else None.
+
+    ``mysql_native_password`` is checked by hash. Other plugins
+    (caching_sha2_password, ed25519, parsec, ...) return None: the caller then
+    verifies by logging in.
+    """
+    if plugin in NATIVE_PLUGINS:
+        if not auth_string:
+            return password == ''
+        return hmac.compare_digest(auth_string.upper(), native_password_hash(password))
+    return None
+
+
+# --------------------------------------------------------------------------
+# Grants
+# --------------------------------------------------------------------------
+
+GRANT_LINE = re.compile(r'^GRANT (?P<privs>.+?) ON (?P<target>.+?) TO (?P<grantee>.+?)'
+                        r'(?P<rest>(?: IDENTIFIED .*| WITH .*| REQUIRE .*)?)$', re.DOTALL)
+
+
+def parse_grants(lines):
+    """Sum up SHOW GRANTS lines: {target: {'privs': str, 'grant_option': bool}}.
+
+    Role grants (no ``ON``) are ignored. Targets are kept as printed, e.g.
+    ``*.*`` or ``\\`my\\\\_db\\`.*``.
+    """
+    grants = {}
+    for line in lines:
+        match = GRANT_LINE.match(line.strip())
+        if not match:
+            continue
+        privs = match.group('privs').strip()
+        if privs.upper().startswith('PROXY'):
+            continue
+        entry = grants.setdefault(match.group('target').strip(), dict(privs=[], grant_option=False))
+        entry['privs'].append(privs)
+        if 'WITH GRANT OPTION' in line.upper():
+            entry['grant_option'] = True
+    return dict((k, dict(privs=', '.join(v['privs']), grant_option=v['grant_option']))
+                for k, v in grants.items())
+
+
+def grant_queries(grant_lines, db_name, user, host):
+    """Statements so that user@host holds ALL PRIVILEGES on the database and no global privilege."""
+    grants = parse_grants(grant_lines)
+    target = '%s.*' % quote_mysql_ident(mysql_db_pattern(db_name))
+    shown_target = target.replace('%%', '%')
+    queries = []
+    db_grant = grants.get(shown_target)
+    if db_grant is None or db_grant['privs'].upper() != 'ALL PRIVILEGES':
+        queries.append(Query('GRANT ALL PRIVILEGES ON %s TO %%s@%%s' % target, (user, host)))
+    if db_grant is not None and db_grant['grant_option']:
+        queries.append(Query('REVOKE GRANT OPTION ON %s FROM %%s@%%s' % target, (user, host)))
+    global_grant = grants.get('*.*')
+    if global_grant is not None:
+        privs = [p.strip().upper() for p in global_grant['privs'].split(',')]
+        if any(p != 'USAGE' for p in privs):
+            queries.append(Query('REVOKE ALL PRIVILEGES ON *.* FROM %s@%s', (user, host)))
+        if global_grant['grant_option']:
+            queries.append(Query('REVOKE GRANT OPTION ON *.* FROM %s@%s', (user, host)))
+    return queries
+
+
+# --------------------------------------------------------------------------
+# Planner
+# --------------------------------------------------------------------------
+
+def plan(actual, wanted):
+    """Statements that turn ``actual`` into ``wanted``, plus the result.
+
+    ``actual``: ``{'database': None | {'charset', 'collation'},
+    'accounts': {host: {'password_ok': True|False|None, 'grants': [SHOW GRANTS lines]}}}``.
+    ``wanted``: name, state, owner, owner_password, owner_hosts, encoding, collation.
+    """
+    name = wanted['name']
+    owner = wanted.get('owner')
+    password = wanted.get('owner_password')
+    hosts = wanted.get('owner_hosts') or []
+    db = actual.get('database')
+    accounts = actual.get('accounts') or {}
+    qdb = quote_mysql_ident(name)
+    queries = []
+    warnings = []
+    password_changed = False
+
+    before_db = dict(name=name, exists=db is not None, owner=owner,
+                     encoding=db and db['charset'], collation=db and db['collation'])
+    after_db = dict(before_db)
+    before_owner = dict(name=owner, exists=bool(owner) and all(h in accounts for h in hosts))
+    if owner:
+        before_owner['hosts'] = sorted(h for h in hosts if h in accounts)
+    after_owner = dict(before_owner)
+
+    if wanted['state'] == 'absent':
+        if db is not None:
+            queries.append(Query('DROP DATABASE %s' % qdb))
+            after_db.update(exists=False, encoding=None, collation=None)
+    else:
+        charset, collation = wanted['encoding'], wanted.get('collation')
+        clause = ' CHARACTER SET %s' % charset + (' COLLATE %s' % collation if collation else '')
+        if db is None:
+            queries.append(Query('CREATE DATABASE %s%s' % (qdb, clause)))
+            after_db.update(exists=True, encoding=charset, collation=collation)
+        elif (normalize_charset(db['charset']) != normalize_charset(charset)
+              or (collation and normalize_collation(db['collation']) != normalize_collation(collation))):
+            queries.append(Query('ALTER DATABASE %s%s' % (qdb, clause)))
+            after_db.update(encoding=charset, collation=collation or db['collation'])
+        if owner:
+            for host in hosts:
+                account = accounts.get(host)
+                if account is None:
+                    if password is None:
+                        raise ValueError('owner_password is required to create the account %s@%s'
+                                         % (owner, host))
+                    queries.append(Query('CREATE USER %s@%s IDENTIFIED BY %s', (owner, host, password),
+                                         secret=(2,)))
+                    password_changed = True
+                    queries.extend(grant_queries([], name, owner, host))
+                    continue
+                if password is not None and account.get('password_ok') is not True:
+                    if account.get('password_ok') is None:
+                        warnings.append('The password of %s@%s could not be verified (its plugin keeps no '
+                                        'checkable hash and logging in as it was not possible); it is set '
+                                        'again.' % (owner, host))
+                    queries.append(Query('ALTER USER %s@%s IDENTIFIED BY %s', (owner, host, password),
+                                         secret=(2,)))
+                    password_changed = True
+                queries.extend(grant_queries(account.get('grants') or [], name, owner, host))
+            after_owner.update(exists=True, hosts=sorted(hosts))
+    if owner:
+        after_owner['password_changed'] = password_changed
+    else:
+        after_owner['password_changed'] = False
+    before_owner['password_changed'] = False
+    return dict(
+        queries=queries,
+        warnings=warnings,
+        database=after_db,
+        owner=dict(after_owner),
+        before=dict(database=before_db, owner=dict(before_owner)),
+        after=dict(database=after_db, owner=dict(after_owner)),
+    )
+
+
+# --------------------------------------------------------------------------
+# Server access (PyMySQL)
+# --------------------------------------------------------------------------
+
+def _connect_kwargs(conn, user, password):
+    kwargs = dict(user=user, connect_timeout=conn['connect_timeout'], charset='utf8mb4', autocommit=True)
+    if conn.get('unix_socket'):
+        kwargs['unix_socket'] = conn['unix_socket']
+    else:
+        kwargs['host'] = conn.get('host') or 'localhost'
+        kwargs['port'] = conn['port']
+    if password is not None:
+        kwargs['password'] = password
+    return kwargs
+
+
+def connect(conn):
+    return pymysql.connect(**_connect_kwargs(conn, conn['user'], conn.get('password')))
+
+
+def verify_by_login(conn, user, host, password):
+    """True when logging in as ``user`` with ``password`` lands on exactly user@host.
+
+    None when it cannot be told (login refused, or another account matched):
+    a refused login says nothing about user@host unless the server picked it.
+    """
+    try:
+        other = pymysql.connect(**_connect_kwargs(conn, user, password))
+    except pymysql.err.MySQLError:
+        return None
+    try:
+        cur = other.cursor()
+        cur.execute('SELECT CURRENT_USER()')
+        current = cur.fetchone()[0]
+    finally:
+        other.close()
+    return True if current == '%s@%s' % (user, host) else None
+
+
+def read(db, wanted, conn_params):
+    cur = db.cursor()
+    cur.execute('SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA '
+                'WHERE SCHEMA_NAME = %s', (wanted['name'],))
+    row = cur.fetchone()
+    database = None if row is None else dict(charset=row[0], collation=row[1])
+    accounts = {}
+    owner = wanted.get('owner')
+    if owner:
+        cur.execute('SELECT Host, plugin, HEX(authentication_string) FROM mysql.user WHERE User = %s', (owner,))
+        rows = cur.fetchall()
+        for host, plugin, auth_hex in rows:
+            if host not in wanted['owner_hosts']:
+                continue
+            auth = bytes.fromhex(auth_hex or '').decode('latin-1')
+            password_ok = None
+            if wanted.get('owner_password') is not None:
+                password_ok = password_matches(plugin, auth, wanted['owner_password'])
+                if password_ok is None:
+                    password_ok = verify_by_login(conn_params, owner, host, wanted['owner_password'])
+            cur.execute('SHOW GRANTS FOR %s@%s', (owner, host))
+            grants = [r[0] for r in cur.fetchall()]
+            accounts[host] = dict(plugin=plugin, password_ok=password_ok, grants=grants)
+    cur.close()
+    return dict(database=database, accounts=accounts)
+
+
+def execute(db, queries):
+    cur = db.cursor()
+    for query in queries:
+        cur.execute(query.sql, query.params)
+    cur.close()

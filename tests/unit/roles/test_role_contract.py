@@ -88,3 +88,12 @@ def test_preflight_runs_first(role):
     if isinstance(included, dict):
         included = included.get("file")
     assert included == "preflight.yml", "tasks/main.yml must start with preflight.yml"
+
+
+def test_role_variable_docs_are_generated_from_the_specs():
+    import subprocess
+    import sys
+
+    script = ROOT / "tests" / "scripts" / "gen_role_docs.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -24,7 +24,7 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS))"
-	@echo "make lint | sanity | unit | integration | molecule | images | minio | bench | build"
+	@echo "make lint | sanity | unit | integration | molecule | images | minio | build"
 
 $(BIN)/ansible-playbook: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -94,9 +94,6 @@ molecule: venv images minio
 test: lint sanity unit integration molecule
 	@echo "make test: all stages passed"
 
-.PHONY: bench
-bench: venv
-	@echo "no benchmark yet"
 
 .PHONY: build
 build: venv

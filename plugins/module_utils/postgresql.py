@@ -25,7 +25,7 @@ from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
 
 try:
     import psycopg2
-    import psycopg2.errors  # noqa: F401  (errors.InsufficientPrivilege below)
+    import psycopg2.errors
     HAS_PSYCOPG2 = True
     PSYCOPG2_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the controller

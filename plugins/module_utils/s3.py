@@ -14,7 +14,6 @@ import re
 try:
     import boto3
     import botocore.config
-    import botocore.exceptions  # noqa: F401  (used by the module)
     HAS_BOTO3 = True
     BOTO3_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the controller
@@ -110,10 +109,7 @@ def plan_bucket(actual, wanted):
 
 def s3_client(params):
     """boto3 S3 client for MinIO-like endpoints (path-style addressing, SigV4)."""
-    if params.get('ca_bundle'):
-        verify = params['ca_bundle']
-    else:
-        verify = bool(params.get('validate_certs', True))
+    verify = params['ca_bundle'] if params.get('ca_bundle') else bool(params.get('validate_certs', True))
     config = botocore.config.Config(
         signature_version='s3v4',
         s3={'addressing_style': 'path'},

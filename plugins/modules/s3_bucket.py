@@ -120,10 +120,10 @@ deleted_objects:
   sample: 12
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.common.text.converters import to_native  # noqa: E402
 
-from ansible_collections.onprem.mlflow.plugins.module_utils.s3 import (
+from ansible_collections.onprem.mlflow.plugins.module_utils.s3 import (  # noqa: E402
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
     plan_bucket,

@@ -188,14 +188,14 @@ queries:
     - CREATE DATABASE "mlflow" OWNER "mlflow" TEMPLATE template0 ENCODING 'UTF8'
 '''
 
-import traceback
+import traceback  # noqa: E402
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.common.text.converters import to_native  # noqa: E402
 
-from ansible_collections.onprem.mlflow.plugins.module_utils import mysql as my_utils
-from ansible_collections.onprem.mlflow.plugins.module_utils import postgresql as pg_utils
-from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
+from ansible_collections.onprem.mlflow.plugins.module_utils import mysql as my_utils  # noqa: E402
+from ansible_collections.onprem.mlflow.plugins.module_utils import postgresql as pg_utils  # noqa: E402
+from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (  # noqa: E402
     check_name,
     connection_argument_spec,
     connection_params,

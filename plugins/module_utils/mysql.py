@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import hashlib
 import hmac
 import re
@@ -68,17 +69,67 @@ def native_password_hash(password):
     return '*' + hashlib.sha1(inner).hexdigest().upper()
 
 
+# Ed25519 (RFC 8032) arithmetic, only what MariaDB's auth_ed25519 needs: its stored
+# authentication_string is base64 (unpadded) of the public key whose secret scalar is
+# the clamped first half of SHA-512(password).
+_P = 2 ** 255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _ed_add(a, b):
+    x1, y1, z1, t1 = a
+    x2, y2, z2, t2 = b
+    e1 = (y1 - x1) * (y2 - x2) % _P
+    e2 = (y1 + x1) * (y2 + x2) % _P
+    c = 2 * t1 * t2 * _D % _P
+    d = 2 * z1 * z2 % _P
+    e, f, g, h = e2 - e1, d - c, d + c, e2 + e1
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _ed_base():
+    y = 4 * pow(5, _P - 2, _P) % _P
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if x & 1:
+        x = _P - x
+    return (x, y, 1, x * y % _P)
+
+
+def ed25519_password_hash(password):
+    """authentication_string MariaDB stores for ``IDENTIFIED VIA ed25519 USING PASSWORD(...)``."""
+    digest = hashlib.sha512(password.encode('utf-8')).digest()
+    scalar = int.from_bytes(digest[:32], 'little')
+    scalar &= (1 << 254) - 8
+    scalar |= 1 << 254
+    point, acc = _ed_base(), (0, 1, 1, 0)
+    while scalar:
+        if scalar & 1:
+            acc = _ed_add(acc, point)
+        point = _ed_add(point, point)
+        scalar >>= 1
+    zinv = pow(acc[2], _P - 2, _P)
+    x, y = acc[0] * zinv % _P, acc[1] * zinv % _P
+    public = (y | ((x & 1) << 255)).to_bytes(32, 'little')
+    return base64.b64encode(public).decode('ascii').rstrip('=')
+
+
 def password_matches(plugin, auth_string, password):
     """True/False when the stored hash can be checked offline, else None.
 
-    ``mysql_native_password`` is checked by hash. Other plugins
-    (caching_sha2_password, ed25519, parsec, ...) return None: the caller then
+    ``mysql_native_password`` and MariaDB ``ed25519`` are checked by hash. Other
+    plugins (caching_sha2_password, parsec, ...) return None: the caller then
     verifies by logging in.
     """
     if plugin in NATIVE_PLUGINS:
         if not auth_string:
             return password == ''
         return hmac.compare_digest(auth_string.upper(), native_password_hash(password))
+    if plugin == 'ed25519' and auth_string:
+        return hmac.compare_digest(auth_string.rstrip('='), ed25519_password_hash(password))
     return None
 
 
@@ -242,7 +293,8 @@ def verify_by_login(conn, user, host, password):
     """
     try:
         other = pymysql.connect(**_connect_kwargs(conn, user, password))
-    except pymysql.err.MySQLError:
+    except Exception:  # pylint: disable=broad-except
+        # Refused, or the client lacks what the plugin needs (e.g. RSA for caching_sha2_password).
         return None
     try:
         cur = other.cursor()

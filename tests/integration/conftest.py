@@ -86,14 +86,14 @@ class Runner(object):
         extra = json.dumps({'ansible_python_interpreter': python or sys.executable})
         proc = subprocess.run(
             [os.path.join(BIN_DIR, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e', extra, path],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+            cwd=ROOT, env=env, capture_output=True, text=True,
             timeout=300, check=False)
         self.last_stdout = proc.stdout
         try:
             output = json.loads(proc.stdout)
-        except ValueError:
+        except ValueError as exc:
             raise AssertionError('ansible-playbook gave no JSON (rc %s):\n%s\n%s'
-                                 % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+                                 % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])) from exc
         result = output['plays'][0]['tasks'][0]['hosts']['localhost']
         result['_rc'] = proc.returncode
         return result

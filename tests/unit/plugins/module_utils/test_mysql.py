@@ -32,7 +32,7 @@ def test_native_hash_matches_server():
 
 def test_other_plugins_need_a_login():
     assert my.password_matches('caching_sha2_password', '$A$005$xxxx', 'pw') is None
-    assert my.password_matches('ed25519', 'abc', 'pw') is None
+    assert my.password_matches('parsec', 'abc', 'pw') is None
 
 
 def test_grants_in_sync():
@@ -115,3 +115,11 @@ def test_charset_name_validation():
         assert 'utf8; DROP' in str(exc)
     else:
         raise AssertionError('no error')
+
+
+def test_ed25519_hash_matches_mariadb():
+    # authentication_string of CREATE USER ... IDENTIFIED VIA ed25519 USING PASSWORD('edpw') on MariaDB 10.11
+    stored = 'LIEvGDGjHTmKyz3peLRjPqahOct5n6/BQCNm1bOvot4'
+    assert my.ed25519_password_hash('edpw') == stored
+    assert my.password_matches('ed25519', stored, 'edpw') is True
+    assert my.password_matches('ed25519', stored, 'other') is False

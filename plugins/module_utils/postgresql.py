@@ -100,8 +100,8 @@ def scram_keys(password, salt, iterations):
 def scram_verifier(password, salt, iterations=4096):
     """Build the verifier PostgreSQL would store (used by the tests)."""
     stored_key, server_key = scram_keys(password, salt, iterations)
-    b64 = lambda b: base64.b64encode(b).decode('ascii')  # noqa: E731
-    return 'SCRAM-SHA-256$%d:%s$%s:%s' % (iterations, b64(salt), b64(stored_key), b64(server_key))
+    parts = [base64.b64encode(b).decode('ascii') for b in (salt, stored_key, server_key)]
+    return 'SCRAM-SHA-256$%d:%s$%s:%s' % (iterations, parts[0], parts[1], parts[2])
 
 
 def md5_verifier(password, role):

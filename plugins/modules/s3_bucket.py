@@ -18,7 +18,7 @@ description:
     making it.
 version_added: 0.1.0
 author:
-  - onprem.mlflow contributors
+  - onprem.mlflow maintainers (@onprem-mlflow)
 extends_documentation_fragment:
   - onprem.mlflow.s3_connection
 options:

@@ -23,7 +23,7 @@ description:
   - Everything is decided by reading the server first; check mode runs no statement that changes anything.
 version_added: 0.1.0
 author:
-  - onprem.mlflow contributors
+  - onprem.mlflow maintainers (@onprem-mlflow)
 extends_documentation_fragment:
   - onprem.mlflow.sql_connection
 options:

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
 import os
 import sys
 import tempfile
@@ -30,7 +31,7 @@ def _collections_dir():
 
 
 try:
-    import ansible_collections.onprem.mlflow.plugins.module_utils.sql  # noqa: F401
+    importlib.import_module('ansible_collections.onprem.mlflow.plugins.module_utils.sql')
 except ImportError:
     sys.path.insert(0, _collections_dir())
     for name in [m for m in sys.modules if m == 'ansible_collections' or m.startswith('ansible_collections.')]:

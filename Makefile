@@ -18,7 +18,7 @@ MINIO_CACHE := $(HOME)/.cache/onprem-mlflow/minio/$(MINIO_VERSION)
 export MINIO_BIN := $(MINIO_CACHE)/minio
 SCENARIOS ?= default mysql
 # System packages `make test` needs on the controller (Debian).
-TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git
+TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git shellcheck
 
 .PHONY: help
 help:

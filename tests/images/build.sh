@@ -11,7 +11,6 @@ set -euo pipefail
 suite=${1:?usage: build.sh <bookworm|trixie> [tag]}
 tag=${2:-onprem-mlflow/debian-${suite}:test}
 mirror=${DEBIAN_MIRROR:-}
-here=$(cd "$(dirname "$0")" && pwd)
 recipe=$(sha256sum "$0" | cut -c1-16)
 
 if docker image inspect "$tag" >/dev/null 2>&1; then

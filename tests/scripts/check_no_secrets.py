@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fail when a log contains any secret of the stack.
 
     check_no_secrets.py LOG CREDENTIALS_DIR

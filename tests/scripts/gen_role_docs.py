@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/roles.md from every role's meta/argument_specs.yml (the single source of truth).
 
     gen_role_docs.py           rewrite docs/roles.md
@@ -51,7 +50,7 @@ def main():
     text = render()
     if "--check" in sys.argv:
         if not TARGET.exists() or TARGET.read_text() != text:
-            print("docs/roles.md is out of date: run tests/scripts/gen_role_docs.py")
+            print("docs/roles.md is out of date: run python3 tests/scripts/gen_role_docs.py")
             return 1
         return 0
     TARGET.write_text(text)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """End-to-end check of a deployed stack with the real MLflow client, over HTTPS + basic auth.
 
 Reads the client settings from the environment (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME,
@@ -61,7 +60,7 @@ def create_run(client, size_mb, workdir):
 
     source = os.path.join(workdir, "blob.bin")
     with open(source, "wb") as handle:
-        for _ in range(size_mb):
+        for _chunk in range(size_mb):
             handle.write(os.urandom(CHUNK))
     expected = sha256_of(source)
     client.log_artifact(run_id, source, artifact_path="data")

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check on an MLflow server host that an artifact object is in MinIO, read with boto3 directly.
 
     s3_object_check.py --env-file /etc/mlflow/mlflow.env --bucket B --key K --sha256 H --size N

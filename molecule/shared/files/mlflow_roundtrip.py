@@ -87,8 +87,9 @@ def check_run(client, record, workdir):
     target = os.path.join(workdir, record["run_id"])
     os.makedirs(target)
     local = client.download_artifacts(record["run_id"], record["artifact"], target)
-    if os.path.getsize(local) != record["size"]:
-        fail("artifact of run %s has %d bytes, expected %d" % (record["run_id"], os.path.getsize(local), record["size"]))
+    size = os.path.getsize(local)
+    if size != record["size"]:
+        fail("artifact of run %s has %d bytes, expected %d" % (record["run_id"], size, record["size"]))
     actual = sha256_of(local)
     if actual != record["sha256"]:
         fail("artifact of run %s: sha256 %s, expected %s" % (record["run_id"], actual, record["sha256"]))

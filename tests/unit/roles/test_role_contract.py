@@ -23,7 +23,7 @@ def main_options(role):
 
 
 def test_every_expected_role_exists():
-    assert EXPECTED_ROLES <= {r.name for r in ROLES}
+    assert {r.name for r in ROLES} >= EXPECTED_ROLES
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
@@ -97,3 +97,9 @@ def test_role_variable_docs_are_generated_from_the_specs():
     script = ROOT / "tests" / "scripts" / "gen_role_docs.py"
     result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_preflight_validates_the_argument_specs_first(role):
+    first = load(role / "tasks" / "preflight.yml")[0]
+    assert "ansible.builtin.validate_argument_spec" in first

@@ -24,7 +24,7 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git sh
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS))"
-	@echo "make lint | sanity | unit | integration | molecule | images | minio | build"
+	@echo "make lint | sanity | unit | integration | molecule | images | minio | bench | build"
 
 $(BIN)/ansible-playbook: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,11 @@ molecule: venv images minio
 test: lint sanity unit integration molecule
 	@echo "make test: all stages passed"
 
+
+.PHONY: bench
+# Benchmarks print ratios measured in one run; they are never part of `make test`.
+bench: venv
+	python3 benchmarks/venv_install.py --rounds $${ROUNDS:-1}
 
 .PHONY: build
 build: venv

@@ -15,6 +15,7 @@ Exits non-zero on the first mismatch.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ def sha256_of(path):
 
 
 def fail(message):
-    print(json.dumps({"ok": False, "error": message}))
+    print(json.dumps({"ok": False, "error": message}), file=sys.__stdout__)
     sys.exit(1)
 
 
@@ -109,7 +110,8 @@ def main():
     state = load_state(args.state)
     if args.check_only and not state:
         fail("--check-only but no run was recorded in %s" % args.state)
-    with tempfile.TemporaryDirectory() as workdir:
+    # MLflow prints progress and run links on stdout: keep stdout for the one JSON result.
+    with tempfile.TemporaryDirectory() as workdir, contextlib.redirect_stdout(sys.stderr):
         for record in state:
             check_run(client, record, workdir)
         created = None

@@ -80,7 +80,7 @@ sanity: venv
 
 .PHONY: unit
 unit: venv
-	pytest -q -p no:cacheprovider tests/unit
+	pytest -q -p no:cacheprovider tests/unit tests/preflight
 
 .PHONY: integration
 integration: venv debs minio

@@ -1,0 +1,80 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""site.yml refuses bad input in its preflight play: before any change, naming the variable.
+
+Each case runs the real site.yml against this controller (connection local, all four groups)
+with one bad value. The run must fail in the preflight play (no task of a later play started,
+nothing changed) with a message that names the variable.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = """
+all:
+  children:
+    mlflow_db: {hosts: {localhost: }}
+    mlflow_storage: {hosts: {localhost: }}
+    mlflow_server: {hosts: {localhost: }}
+    mlflow_proxy: {hosts: {localhost: }}
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: %s
+""" % sys.executable
+
+CASES = {
+    "unknown install method": ({"minio_install_method": "curl-pipe-sh"}, "minio_install_method"),
+    "invalid bucket name": ({"mlflow_stack_bucket": "Bad_Bucket"}, "mlflow_stack_bucket"),
+    "missing MinIO secret with generation off": (
+        {"mlflow_stack_generate_secrets": False, "mlflow_stack_db_password": "x" * 24,
+         "mlflow_stack_s3_access_key": "mlflowadmin", "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
+        "mlflow_stack_s3_secret_key",
+    ),
+    "missing DB password with generation off": (
+        {"mlflow_stack_generate_secrets": False, "mlflow_stack_s3_access_key": "mlflowadmin",
+         "mlflow_stack_s3_secret_key": "z" * 24, "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
+        "db_password",
+    ),
+    "unknown database engine": ({"mlflow_stack_db_engine": "oracle"}, "mlflow_stack_db_engine"),
+    "unknown TLS mode": ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
+    "url method without checksum": (
+        {"minio_install_method": "url", "minio_binary_url": "https://mirror.invalid/minio"},
+        "minio_binary_sha256",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_value_fails_in_preflight_naming_the_variable(case, tmp_path):
+    extra_vars, variable = CASES[case]
+    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    extra_vars = dict(extra_vars, mlflow_stack_credentials_dir=str(tmp_path / "credentials"))
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+        ANSIBLE_NOCOLOR="1",
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
+         str(ROOT / "site.yml"), "-e", json.dumps(extra_vars)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode != 0, result.stdout[-2000:]
+    report = json.loads(result.stdout)
+    played = [play["play"]["name"] for play in report["plays"]]
+    assert len(played) == 1 and played[0].startswith("Preflight"), played
+    failures = [
+        task["hosts"]["localhost"].get("msg", "")
+        for task in report["plays"][0]["tasks"]
+        if task["hosts"].get("localhost", {}).get("failed")
+    ]
+    assert failures, "no failed task in the preflight play"
+    assert variable in str(failures), failures
+    assert report["stats"]["localhost"]["changed"] == 0
+    assert not (tmp_path / "credentials").exists(), "preflight must not generate secrets"

@@ -23,17 +23,23 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git sh
 .PHONY: help
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
-	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS))"
-	@echo "make lint | sanity | unit | integration | molecule | images | minio | bench | build"
+	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
+	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | images | minio | bench | build"
 
-$(BIN)/ansible-playbook: requirements-dev.txt
+# `make deploy` needs Ansible only; the test tools come on top for `make test`.
+$(BIN)/ansible-playbook: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(BIN)/molecule: requirements-dev.txt requirements.txt $(BIN)/ansible-playbook
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-.PHONY: venv
+.PHONY: venv venv-dev
 venv: $(BIN)/ansible-playbook $(COLLECTION_LINK)
+venv-dev: venv $(BIN)/molecule
 
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
@@ -69,35 +75,40 @@ images: dockerd
 
 # --- tests, fast to slow -------------------------------------------------------------------
 .PHONY: lint
-lint: venv
+lint: venv-dev
 	yamllint -s .
 	ruff check .
 	ansible-lint
 
 .PHONY: sanity
-sanity: venv
+sanity: venv-dev
 	tests/scripts/sanity.sh
 
 .PHONY: unit
-unit: venv
+unit: venv-dev
 	pytest -q -p no:cacheprovider tests/unit tests/preflight
 
 .PHONY: integration
-integration: venv debs minio
+integration: venv-dev debs minio
 	tests/integration/run.sh
 
 .PHONY: molecule
-molecule: venv images minio
+molecule: venv-dev images minio
 	@for s in $(SCENARIOS); do tests/molecule.sh $$s; done
 
+.PHONY: deploy-smoke
+# `make deploy` itself, run twice inside a fresh Debian 12 test host, then used with its client.env.
+deploy-smoke: venv-dev images minio
+	tests/deploy_smoke.sh
+
 .PHONY: test
-test: lint sanity unit integration molecule
+test: lint sanity unit integration molecule deploy-smoke
 	@echo "make test: all stages passed"
 
 
 .PHONY: bench
 # Benchmarks print ratios measured in one run; they are never part of `make test`.
-bench: venv
+bench: venv-dev
 	python3 benchmarks/venv_install.py --rounds $${ROUNDS:-1}
 
 .PHONY: build

@@ -1,10 +1,10 @@
 """End-to-end check of a deployed stack with the real MLflow client, over HTTPS + basic auth.
 
 Reads the client settings from the environment (MLFLOW_TRACKING_URI, MLFLOW_TRACKING_USERNAME,
-MLFLOW_TRACKING_PASSWORD, MLFLOW_TRACKING_SERVER_CERT_PATH) exactly as a data scientist's
-`client.env` sets them.
+MLFLOW_TRACKING_SERVER_CERT_PATH) as a data scientist's `client.env` sets them; the password comes
+from --password-file (so it is on no command line) into MLFLOW_TRACKING_PASSWORD.
 
-    mlflow_roundtrip.py --state FILE [--size-mb N] [--check-only]
+    mlflow_roundtrip.py --state FILE --password-file FILE [--size-mb N] [--check-only]
 
 Without --check-only: creates an experiment and a run, logs params, metrics and tags, logs an
 artifact of N MB (default 50) of random bytes, downloads it again and compares sha256. The run is
@@ -101,7 +101,10 @@ def main():
     parser.add_argument("--state", required=True)
     parser.add_argument("--size-mb", type=int, default=50)
     parser.add_argument("--check-only", action="store_true")
+    parser.add_argument("--password-file", required=True)
     args = parser.parse_args()
+    with open(args.password_file) as handle:
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = handle.read().strip()
     for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
         if not os.environ.get(var):
             fail("%s is not set" % var)

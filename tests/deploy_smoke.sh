@@ -40,7 +40,7 @@ grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$log/deploy-2.log" || { echo "sec
 echo "=== the printed client settings work: MLflow client over HTTPS with basic auth"
 in_host 'set -a; . /root/.onprem-mlflow/local/client.env; set +a
   stat -c "%a %n" /root/.onprem-mlflow/local /root/.onprem-mlflow/local/client.env
-  /opt/mlflow/venv/bin/python -c "
+  GIT_PYTHON_REFRESH=quiet /opt/mlflow/venv/bin/python -c "
 import mlflow
 exp = mlflow.create_experiment(\"deploy-smoke\")
 with mlflow.start_run(experiment_id=exp) as run:

@@ -21,6 +21,7 @@ author:
   - onprem.mlflow maintainers (@onprem-mlflow)
 extends_documentation_fragment:
   - onprem.mlflow.s3_connection
+  - onprem.mlflow.attributes
 options:
   name:
     description:
@@ -46,17 +47,6 @@ options:
       - When V(false), deleting a bucket that is not empty fails and nothing is deleted.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  platform:
-    support: full
-    platforms: posix
-    description: Target OS/families that can be operated against.
 seealso:
   - module: onprem.mlflow.sql_database
 '''

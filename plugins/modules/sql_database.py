@@ -26,6 +26,7 @@ author:
   - onprem.mlflow maintainers (@onprem-mlflow)
 extends_documentation_fragment:
   - onprem.mlflow.sql_connection
+  - onprem.mlflow.attributes
 options:
   engine:
     description:
@@ -79,17 +80,6 @@ options:
       - "MySQL/MariaDB: collation of the database; default V(utf8mb4_unicode_ci) when the character set is
         V(utf8mb4), otherwise the server default of the character set."
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-  platform:
-    support: full
-    platforms: posix
-    description: Target OS/families that can be operated against.
 notes:
   - Passwords are never returned; RV(queries) shows them as C(********).
   - "PostgreSQL: O(login_user) must be able to read C(pg_authid) (a superuser) to verify passwords; otherwise the

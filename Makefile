@@ -102,7 +102,7 @@ deploy-smoke: venv-dev images minio
 	tests/deploy_smoke.sh
 
 .PHONY: test
-test: lint sanity unit integration molecule deploy-smoke
+test: debs lint sanity unit integration molecule deploy-smoke
 	@echo "make test: all stages passed"
 
 

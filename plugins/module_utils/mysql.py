@@ -19,6 +19,7 @@ import re
 from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
     Query,
     mysql_db_pattern,
+    plan_result,
     quote_mysql_ident,
 )
 
@@ -255,14 +256,7 @@ def plan(actual, wanted):
     else:
         after_owner['password_changed'] = False
     before_owner['password_changed'] = False
-    return dict(
-        queries=queries,
-        warnings=warnings,
-        database=after_db,
-        owner=dict(after_owner),
-        before=dict(database=before_db, owner=dict(before_owner)),
-        after=dict(database=after_db, owner=dict(after_owner)),
-    )
+    return plan_result(queries, warnings, before_db, after_db, before_owner, after_owner)
 
 
 # --------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import unicodedata
 
 from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
     Query,
+    plan_result,
     quote_pg_ident,
 )
 
@@ -217,14 +218,7 @@ def plan(actual, wanted):
 
     before_owner['password_changed'] = False
     after_owner['password_changed'] = password_changed
-    return dict(
-        queries=queries,
-        warnings=warnings,
-        database=after_db,
-        owner=dict(after_owner),
-        before=dict(database=before_db, owner=dict(before_owner)),
-        after=dict(database=after_db, owner=dict(after_owner)),
-    )
+    return plan_result(queries, warnings, before_db, after_db, before_owner, after_owner)
 
 
 # --------------------------------------------------------------------------

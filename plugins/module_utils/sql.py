@@ -130,6 +130,18 @@ def mysql_db_pattern(name):
     return name.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
 
 
+def plan_result(queries, warnings, before_db, after_db, before_owner, after_owner):
+    """The plan every engine returns: the queries to run and the state before and after them."""
+    return dict(
+        queries=queries,
+        warnings=warnings,
+        database=after_db,
+        owner=dict(after_owner),
+        before=dict(database=before_db, owner=dict(before_owner)),
+        after=dict(database=after_db, owner=dict(after_owner)),
+    )
+
+
 def diff_dicts(before, after):
     """Keys (dotted) whose values differ between two nested dicts."""
     changed = []

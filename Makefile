@@ -16,7 +16,7 @@ INVENTORY ?= inventories/local/hosts.yml
 MINIO_VERSION := $(shell sed -n 's/^minio_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles/minio/defaults/main.yml)
 MINIO_CACHE := $(HOME)/.cache/onprem-mlflow/minio/$(MINIO_VERSION)
 export MINIO_BIN := $(MINIO_CACHE)/minio
-SCENARIOS ?= default mysql
+SCENARIOS ?= default mysql split
 # System packages `make test` needs on the controller (Debian).
 TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git shellcheck
 

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
@@ -47,25 +46,12 @@ def services():
     return values
 
 
-def _collections_path():
-    parts = ROOT.split(os.sep)
-    if parts[-3:] == ['ansible_collections', 'onprem', 'mlflow']:
-        return os.sep.join(parts[:-3])
-    cached = os.path.join(ROOT, '.cache', 'collections')
-    if os.path.realpath(os.path.join(cached, 'ansible_collections', 'onprem', 'mlflow')) == os.path.realpath(ROOT):
-        return cached
-    base = tempfile.mkdtemp(prefix='onprem-mlflow-it-')
-    os.makedirs(os.path.join(base, 'ansible_collections', 'onprem'))
-    os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'onprem', 'mlflow'))
-    return base
-
-
 class Runner(object):
     """Run one module task through ansible-playbook and return its JSON result."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, collections):
         self.workdir = workdir
-        self.collections = _collections_path()
+        self.collections = collections
         self.last_stdout = ''
 
     def __call__(self, module, args, check=False, diff=False, python=None):
@@ -100,8 +86,8 @@ class Runner(object):
 
 
 @pytest.fixture
-def run(tmp_path):
-    return Runner(str(tmp_path))
+def run(tmp_path, collections_dir):
+    return Runner(str(tmp_path), collections_dir)
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ def _is_ip(value):
     return True
 
 
-def private_address(hostvars, host):
-    """Address other hosts use to reach ``host``.
+def private_address(host, hostvars):
+    """Address other hosts use to reach ``host`` (filter ``onprem.mlflow.private_address``).
 
     ``mlflow_stack_private_address`` if set, else ``ansible_host`` when it is an IP address, else the
     address of the default IPv4 route from the gathered facts.
@@ -62,14 +62,14 @@ def peer_address(group, groups, hostvars, me):
     if not hosts:
         raise AnsibleFilterError("inventory group %r is empty: it needs at least one host" % group)
     first = hosts[0]
-    return LOOPBACK if first == me else private_address(hostvars, first)
+    return LOOPBACK if first == me else private_address(first, hostvars)
 
 
 def group_addresses(group, groups, hostvars, me):
     """Address of every host of ``group`` as seen from host ``me`` (loopback for itself)."""
     result = []
     for host in _group_hosts(groups, group):
-        address = LOOPBACK if host == me else private_address(hostvars, host)
+        address = LOOPBACK if host == me else private_address(host, hostvars)
         if address not in result:
             result.append(address)
     return result
@@ -82,7 +82,32 @@ def listen_addresses(client_groups, groups, hostvars, me):
     remote = [h for g in client_groups for h in _group_hosts(groups, g) if h != me]
     if not remote:
         return [LOOPBACK]
-    return [LOOPBACK, private_address(hostvars, me)]
+    return [LOOPBACK, private_address(me, hostvars)]
+
+
+def group_private_addresses(client_groups, groups, hostvars):
+    """Private address of every host of ``client_groups`` (filter ``onprem.mlflow.group_private_addresses``).
+
+    Unlike ``group_addresses`` it never answers loopback: the result is what a firewall compares
+    with the source address of packets from those hosts. Duplicates are dropped, the order kept;
+    an empty or missing group adds nothing. Every address must be an IP address (a firewall rule
+    must not depend on name resolution).
+    """
+    if isinstance(client_groups, str):
+        client_groups = [client_groups]
+    result = []
+    for group in client_groups:
+        for host in _group_hosts(groups, group):
+            address = private_address(host, hostvars)
+            if not _is_ip(address):
+                raise AnsibleFilterError(
+                    "the private address of host %r is %r, not an IP address: set mlflow_stack_private_address "
+                    "for it to an IP address" % (host, address)
+                )
+            address = str(ipaddress.ip_address(address))
+            if address not in result:
+                result.append(address)
+    return result
 
 
 class FilterModule(object):
@@ -93,4 +118,6 @@ class FilterModule(object):
             "peer_address": peer_address,
             "group_addresses": group_addresses,
             "listen_addresses": listen_addresses,
+            "private_address": private_address,
+            "group_private_addresses": group_private_addresses,
         }

@@ -9,6 +9,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.onprem.mlflow.plugins.filter.topology import (
     group_addresses,
+    group_private_addresses,
     listen_addresses,
     peer_address,
 )
@@ -61,3 +62,30 @@ def test_empty_group_and_unknown_address_are_clear_errors():
         peer_address("mlflow_db", {}, HOSTVARS, "db1")
     with pytest.raises(AnsibleFilterError, match="mlflow_stack_private_address"):
         peer_address("mlflow_db", {"mlflow_db": ["bare"]}, HOSTVARS, "web")
+
+
+def test_group_private_addresses_never_answers_loopback_and_drops_duplicates():
+    assert group_private_addresses(["mlflow_server", "mlflow_proxy"], SPLIT, HOSTVARS) == [
+        "10.0.0.21",
+        "10.0.0.22",
+        "10.0.0.31",
+    ]
+    assert group_private_addresses(["mlflow_server", "mlflow_db"], ALL_IN_ONE, HOSTVARS) == ["10.0.0.11"]
+
+
+def test_group_private_addresses_accepts_one_group_name_and_empty_or_missing_groups():
+    assert group_private_addresses("mlflow_storage", SPLIT, HOSTVARS) == ["10.0.0.12"]
+    assert group_private_addresses(["mlflow_proxy"], {"mlflow_proxy": []}, HOSTVARS) == []
+    assert group_private_addresses(["absent"], SPLIT, HOSTVARS) == []
+
+
+def test_group_private_addresses_normalises_ipv6_and_rejects_names():
+    hostvars = {
+        "v6": {"mlflow_stack_private_address": "fd00:0:0::0011"},
+        "named": {"mlflow_stack_private_address": "db.lan"},
+    }
+    assert group_private_addresses("g", {"g": ["v6"]}, hostvars) == ["fd00::11"]
+    with pytest.raises(AnsibleFilterError, match="'db.lan', not an IP address"):
+        group_private_addresses("g", {"g": ["named"]}, hostvars)
+    with pytest.raises(AnsibleFilterError, match="mlflow_stack_private_address"):
+        group_private_addresses("g", {"g": ["bare"]}, HOSTVARS)

@@ -110,6 +110,33 @@ def group_private_addresses(client_groups, groups, hostvars):
     return result
 
 
+def spans_hosts(group_names, groups):
+    """True when the hosts of ``group_names`` together are more than one host.
+
+    Traffic between the services of those groups then crosses the network, so it is encrypted
+    (filter ``onprem.mlflow.spans_hosts``): ``['mlflow_storage', 'mlflow_server'] | spans_hosts(groups)``.
+    """
+    if isinstance(group_names, str):
+        group_names = [group_names]
+    hosts = set()
+    for group in group_names:
+        hosts.update(_group_hosts(groups, group))
+    return len(hosts) > 1
+
+
+def subject_alt_names(names):
+    """``IP:<address>`` for IP literals, ``DNS:<name>`` otherwise (filter ``onprem.mlflow.subject_alt_names``)."""
+    if isinstance(names, str):
+        names = [names]
+    result = []
+    for name in names:
+        name = str(name).strip("[]")
+        entry = ("IP:" if _is_ip(name) else "DNS:") + name
+        if entry not in result:
+            result.append(entry)
+    return result
+
+
 class FilterModule(object):
     """onprem.mlflow topology filters."""
 
@@ -120,4 +147,6 @@ class FilterModule(object):
             "listen_addresses": listen_addresses,
             "private_address": private_address,
             "group_private_addresses": group_private_addresses,
+            "spans_hosts": spans_hosts,
+            "subject_alt_names": subject_alt_names,
         }

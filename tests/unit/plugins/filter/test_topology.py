@@ -12,6 +12,9 @@ from ansible_collections.onprem.mlflow.plugins.filter.topology import (
     group_private_addresses,
     listen_addresses,
     peer_address,
+    private_address,
+    spans_hosts,
+    subject_alt_names,
 )
 
 HOSTVARS = {
@@ -89,3 +92,32 @@ def test_group_private_addresses_normalises_ipv6_and_rejects_names():
         group_private_addresses("g", {"g": ["named"]}, hostvars)
     with pytest.raises(AnsibleFilterError, match="mlflow_stack_private_address"):
         group_private_addresses("g", {"g": ["bare"]}, HOSTVARS)
+
+
+def test_private_address_prefers_the_explicit_variable_then_an_ip_ansible_host_then_facts():
+    assert private_address("app1", HOSTVARS) == "10.0.0.21"
+    assert private_address("s3", HOSTVARS) == "10.0.0.12"
+    assert private_address("app2", HOSTVARS) == "10.0.0.22"  # loopback ansible_host is skipped
+    with pytest.raises(AnsibleFilterError, match="bare"):
+        private_address("bare", HOSTVARS)
+
+
+def test_spans_hosts_is_false_only_when_the_groups_share_one_host():
+    aio = {g: ["h"] for g in SPLIT}
+    assert spans_hosts(["mlflow_storage", "mlflow_server"], aio) is False
+    assert spans_hosts("mlflow_server", aio) is False
+    assert spans_hosts(["mlflow_storage", "mlflow_server"], SPLIT) is True
+    assert spans_hosts(["mlflow_db"], SPLIT) is False
+    assert spans_hosts(["mlflow_proxy", "mlflow_server"], dict(aio, mlflow_server=["h", "h2"])) is True
+    assert spans_hosts(["missing"], SPLIT) is False
+
+
+def test_subject_alt_names_tell_ip_literals_from_names():
+    assert subject_alt_names(["10.0.0.5", "mlflow.example", "::1", "[fd00::5]", "10.0.0.5", "a-1"]) == [
+        "IP:10.0.0.5",
+        "DNS:mlflow.example",
+        "IP:::1",
+        "IP:fd00::5",
+        "DNS:a-1",
+    ]
+    assert subject_alt_names("10.1.2.3") == ["IP:10.1.2.3"]

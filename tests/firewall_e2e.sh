@@ -6,7 +6,8 @@
 #   check mode on the fresh hosts changes nothing; the first run filters; the outsider cannot reach
 #   5432/9000/9001/5000, fw-e2e-b reaches 5432/9000 but not the console; 8080 and loopback stay
 #   open; a second run and a check run report changed=0; a table deleted by hand is loaded again;
-#   restarting/stopping the unit reloads/deletes only our table; firewall_deny_action=reject and an
+#   restarting/stopping the unit reloads/deletes only our table; starting, reloading, restarting and
+#   stopping Debian's nftables.service (each flushes the ruleset) leaves our table loaded; firewall_deny_action=reject and an
 #   extra console source take effect; firewall_enabled=false removes table and unit (twice: idempotent).
 #
 #   tests/firewall_e2e.sh [IMAGE]    default image: onprem-mlflow/debian-bookworm:test
@@ -143,6 +144,12 @@ if docker exec "$a" nft list table inet somebody_else >/dev/null; then pass "uni
 else fail "unit stop deleted another table"; fi
 docker exec "$a" nft delete table inet somebody_else
 docker exec "$a" systemctl start onprem-mlflow-firewall.service
+# Debian's nftables.service flushes the whole ruleset on start, reload and stop: the role's drop-in
+# loads our table again after each.
+for verb in start reload restart stop; do
+  docker exec "$a" systemctl "$verb" nftables.service
+  if has_table "$a"; then pass "table kept across systemctl $verb nftables"; else fail "systemctl $verb nftables lost the table"; fi
+done
 
 converge "reject, and the outsider as a console source" \
   -e firewall_deny_action=reject -e "{\"firewall_s3_console_sources\": [\"$outsider\"]}"

@@ -78,9 +78,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument("--wait", type=float, default=30)
+    parser.add_argument("--settle", type=float, default=90, help="seconds to wait for the process to exist first")
     args = parser.parse_args()
     select, unit = TARGETS[args.target]
+    settle_until = time.time() + args.settle
     pids = select()
+    while not pids and time.time() < settle_until:
+        time.sleep(0.5)
+        pids = select()
     result = {"target": args.target, "unit": unit}
     if not pids:
         if args.target == "uvicorn-worker" and uvicorn_masters():
@@ -98,7 +103,9 @@ def main():
     while time.time() - killed_at < args.wait:
         time.sleep(0.2)
         now = select()
-        if len(now) >= len(pids) and victim not in now and active(unit):
+        # MLflow is back once the whole tree is: the CLI, the uvicorn master and its workers.
+        whole = unit != "mlflow.service" or (uvicorn_masters() and (args.target != "uvicorn-worker" or now))
+        if len(now) >= len(pids) and victim not in now and active(unit) and whole:
             result["back_after"] = round(time.time() - killed_at, 2)
             result["new_pids"] = now
             break

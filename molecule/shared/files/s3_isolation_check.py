@@ -33,9 +33,10 @@ def read_env_file(path):
     return values
 
 
-def client(endpoint, access_key, secret_key, region):
+def client(endpoint, access_key, secret_key, region, ca_bundle):
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=access_key, aws_secret_access_key=secret_key,
-                        region_name=region, config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+                        region_name=region, verify=ca_bundle,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
 
 def outcome(call):
@@ -56,10 +57,12 @@ def main():
     args = parser.parse_args()
     env = read_env_file(args.env_file)
     region = env.get("AWS_DEFAULT_REGION", "us-east-1")
+    ca_bundle = env.get("AWS_CA_BUNDLE", True)  # MinIO over TLS: the CA MLflow trusts
     with open(args.root_keys) as handle:
         root_access, root_secret = handle.read().split()[:2]
-    root = client(env["MLFLOW_S3_ENDPOINT_URL"], root_access, root_secret, region)
-    mlflow = client(env["MLFLOW_S3_ENDPOINT_URL"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], region)
+    root = client(env["MLFLOW_S3_ENDPOINT_URL"], root_access, root_secret, region, ca_bundle)
+    mlflow = client(env["MLFLOW_S3_ENDPOINT_URL"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], region,
+                    ca_bundle)
 
     if outcome(lambda: root.head_bucket(Bucket=args.other_bucket)) != "allowed":
         root.create_bucket(Bucket=args.other_bucket)

@@ -43,6 +43,7 @@ def main():
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        verify=env.get("AWS_CA_BUNDLE", True),  # MinIO over TLS: the CA MLflow trusts
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
     head = s3.head_object(Bucket=args.bucket, Key=args.key)

@@ -17,8 +17,10 @@ MINIO_VERSION := $(shell sed -n 's/^minio_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1
 MINIO_CACHE := $(HOME)/.cache/onprem-mlflow/minio/$(MINIO_VERSION)
 export MINIO_BIN := $(MINIO_CACHE)/minio
 SCENARIOS ?= default mysql split
-# System packages `make test` needs on the controller (Debian).
-TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git shellcheck
+# System packages `make test` needs on the controller (Debian). The python3-* ones let the module
+# integration tests run onprem.mlflow.minio_user on Debian's own python3, as on the MinIO hosts.
+TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git shellcheck \
+  python3-boto3 python3-argon2 python3-cryptography
 
 .PHONY: help
 help:

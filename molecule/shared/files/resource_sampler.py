@@ -2,7 +2,7 @@
 
     resource_sampler.py --unit mlflow.service --ready FILE --stop FILE --out FILE
 
-Every 0.25 s: the summed RSS of every process in the unit's cgroup (page cache is not counted:
+Every 0.25 s: the summed RSS of the unit's main process and all its descendants (page cache is not counted:
 spooling to disk must not look like memory growth) and the used bytes of every tmpfs (df -t
 tmpfs). The first sample is the baseline; --ready is written after it. When --stop exists (or
 after --max-seconds) writes the baseline, the peaks and the peak growth as JSON to --out.
@@ -15,22 +15,19 @@ import subprocess
 import time
 
 
-def cgroup_dir(unit):
-    pid = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", unit], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    with open("/proc/%s/cgroup" % pid) as handle:
-        for line in handle:
-            if line.startswith("0::"):
-                return "/sys/fs/cgroup" + line.strip()[3:]
-    raise SystemExit("no cgroup v2 path for %s" % unit)
-
-
-def cgroup_pids(path):
-    pids = []
-    for root, _dirs, files in os.walk(path):
-        if "cgroup.procs" in files:
-            with open(os.path.join(root, "cgroup.procs")) as handle:
-                pids.extend(int(p) for p in handle.read().split())
+def service_pids(unit):
+    """MainPID of the unit and all its descendants (the CLI, uvicorn and its workers)."""
+    main = subprocess.run(["systemctl", "show", "-p", "MainPID", "--value", unit], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    pids, todo = [], [int(main)] if main.isdigit() and int(main) > 0 else []
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
+                todo.extend(int(p) for p in handle.read().split())
+        except OSError:
+            pass
     return pids
 
 
@@ -67,15 +64,12 @@ def main():
     parser.add_argument("--max-seconds", type=float, default=3600)
     args = parser.parse_args()
     started = time.time()
-    cgroup = None
     base_rss = peak_rss = None
     base_tmpfs = tmpfs_used()
     peak_tmpfs = dict(base_tmpfs)
     samples = 0
     while True:
-        if cgroup is None or not os.path.isdir(cgroup):
-            cgroup = cgroup_dir(args.unit)
-        rss = rss_bytes(cgroup_pids(cgroup))
+        rss = rss_bytes(service_pids(args.unit))
         base_rss = rss if base_rss is None else base_rss
         peak_rss = max(peak_rss or 0, rss)
         for mount, used in tmpfs_used().items():
@@ -87,6 +81,8 @@ def main():
         if os.path.exists(args.stop) or time.time() - started > args.max_seconds:
             break
         time.sleep(0.25)
+    if not base_rss:
+        raise SystemExit("no RSS measured for %s: is it running?" % args.unit)
     growth = {mount: peak - base_tmpfs.get(mount, 0) for mount, peak in peak_tmpfs.items()}
     result = {
         "samples": samples,

@@ -30,9 +30,16 @@ all:
 CASES = {
     "unknown install method": ({"minio_install_method": "curl-pipe-sh"}, "minio_install_method"),
     "invalid bucket name": ({"mlflow_stack_bucket": "Bad_Bucket"}, "mlflow_stack_bucket"),
-    "missing MinIO secret with generation off": (
+    "missing MinIO root password with generation off": (
         {"mlflow_stack_generate_secrets": False, "mlflow_stack_db_password": "x" * 24,
-         "mlflow_stack_s3_access_key": "mlflowadmin", "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
+         "mlflow_stack_minio_root_user": "minioadmin", "mlflow_stack_s3_secret_key": "z" * 24,
+         "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
+        "mlflow_stack_minio_root_password",
+    ),
+    "missing MLflow's MinIO secret with generation off": (
+        {"mlflow_stack_generate_secrets": False, "mlflow_stack_db_password": "x" * 24,
+         "mlflow_stack_minio_root_user": "minioadmin", "mlflow_stack_minio_root_password": "w" * 24,
+         "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
         "mlflow_stack_s3_secret_key",
     ),
     "missing DB password with generation off": (
@@ -40,6 +47,13 @@ CASES = {
          "mlflow_stack_s3_secret_key": "z" * 24, "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
         "db_password",
     ),
+    "missing MLflow secret-encryption passphrase with generation off": (
+        {"mlflow_stack_generate_secrets": False, "mlflow_stack_db_password": "x" * 24,
+         "mlflow_stack_minio_root_user": "minioadmin", "mlflow_stack_minio_root_password": "w" * 24,
+         "mlflow_stack_s3_secret_key": "z" * 24, "mlflow_stack_users": [{"name": "alice", "password": "y" * 24}]},
+        "mlflow_stack_crypto_kek_passphrase",
+    ),
+    "spool directory on tmpfs": ({"mlflow_spool_dir": "/tmp/mlflow-spool"}, "mlflow_spool_dir"),
     "unknown database engine": ({"mlflow_stack_db_engine": "oracle"}, "mlflow_stack_db_engine"),
     "unknown TLS mode": ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
     "url method without checksum": (

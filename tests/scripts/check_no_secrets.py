@@ -69,7 +69,7 @@ def read(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("log", help="converge log written with -vvv")
     parser.add_argument("credentials_dir")
     parser.add_argument("--also", action="append", default=[], metavar="FILE", help="another text to scan")

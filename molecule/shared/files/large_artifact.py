@@ -11,7 +11,6 @@ one JSON object with the sizes, the digests and the upload and download times.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -20,16 +19,7 @@ import tempfile
 import time
 
 from mlflow.tracking import MlflowClient
-
-CHUNK = 8 * 1024 * 1024
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from mlflow_roundtrip import sha256_of  # same directory: molecule/shared/files
 
 
 def main():

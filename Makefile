@@ -26,7 +26,7 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git sh
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
-	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | images | minio | bench | build"
+	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | bench | build"
 
 # `make deploy` needs Ansible only; the test tools come on top for `make test`.
 $(BIN)/ansible-playbook: requirements.txt
@@ -102,6 +102,12 @@ molecule: venv-dev images minio
 # `make deploy` itself, run twice inside a fresh Debian 12 test host, then used with its client.env.
 deploy-smoke: venv-dev images minio
 	tests/deploy_smoke.sh
+
+.PHONY: firewall-e2e
+# The firewall role alone on two test hosts, with real packets (disable, reject, nftables.service
+# flushes). Not part of `make test`: the Molecule split scenario checks the deployed firewall.
+firewall-e2e: venv-dev images
+	tests/firewall_e2e.sh
 
 .PHONY: test
 test: debs lint sanity unit integration molecule deploy-smoke

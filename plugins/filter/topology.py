@@ -85,6 +85,24 @@ def listen_addresses(client_groups, groups, hostvars, me):
     return [LOOPBACK, private_address(me, hostvars)]
 
 
+def bind_address(client_groups, groups, hostvars, me):
+    """The one address a service on ``me`` binds to (filter ``onprem.mlflow.bind_address``).
+
+    Loopback when every client host of ``client_groups`` is ``me``, else the private address of ``me``
+    (never 0.0.0.0: the service is not reachable from networks outside the stack).
+    """
+    return listen_addresses(client_groups, groups, hostvars, me)[-1]
+
+
+def has_remote_clients(client_groups, groups, hostvars, me):
+    """True when a host of ``client_groups`` other than ``me`` connects to a service on ``me``.
+
+    Such a service listens on the network and, with internal TLS, serves TLS
+    (filter ``onprem.mlflow.has_remote_clients``).
+    """
+    return len(listen_addresses(client_groups, groups, hostvars, me)) > 1
+
+
 def group_private_addresses(client_groups, groups, hostvars):
     """Private address of every host of ``client_groups`` (filter ``onprem.mlflow.group_private_addresses``).
 
@@ -145,6 +163,8 @@ class FilterModule(object):
             "peer_address": peer_address,
             "group_addresses": group_addresses,
             "listen_addresses": listen_addresses,
+            "bind_address": bind_address,
+            "has_remote_clients": has_remote_clients,
             "private_address": private_address,
             "group_private_addresses": group_private_addresses,
             "spans_hosts": spans_hosts,

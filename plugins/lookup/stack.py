@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: onprem.mlflow contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: stack
+author: onprem.mlflow maintainers
+short_description: Values of the MLflow stack model, with their one default
+version_added: 0.7.0
+description:
+  - Returns the stack value named by each term, that is the variable C(mlflow_stack_<term>) of the
+    host, or the stack's default when it is not set.
+  - The defaults and rules live once, in the collection (C(plugins/plugin_utils/stack.py)); every
+    role reads the stack through this lookup, so a role installed alone knows them too.
+  - Values are converted to their type and checked (choices, names, ports); a bad value fails
+    with a message that names the C(mlflow_stack_*) variable.
+  - C(credentials_dir) is returned expanded (C(~) is the controller user's home);
+    C(public_name) defaults to the FQDN of the first C(mlflow_proxy) host;
+    C(public_names) is the public name followed by the aliases, without duplicates.
+  - The stack-variable table in C(docs/roles.md) lists every value.
+options:
+  _terms:
+    description: Names of stack values without the C(mlflow_stack_) prefix, for example C(db_engine).
+    type: list
+    elements: str
+    required: true
+notes:
+  - Runs on the controller. Jinja in inventory values is rendered before the rules apply.
+seealso:
+  - plugin: onprem.mlflow.stack_secret
+    plugin_type: lookup
+"""
+
+EXAMPLES = r"""
+- name: Install the chosen database engine
+  ansible.builtin.include_role:
+    name: "onprem.mlflow.{{ lookup('onprem.mlflow.stack', 'db_engine') }}"
+
+- name: A role default that follows the stack
+  ansible.builtin.set_fact:
+    my_bucket: "{{ lookup('onprem.mlflow.stack', 'bucket') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One value per term, of the value's type (str, int, bool or list).
+  type: list
+  elements: raw
+  sample: ["postgresql"]
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.onprem.mlflow.plugins.plugin_utils import stack
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        variables = variables or {}
+        try:
+            return [stack.value(str(term), variables, self._templar.template) for term in terms]
+        except stack.StackError as exc:
+            raise AnsibleLookupError(str(exc))

@@ -39,8 +39,8 @@ def host_port(host, port):
 def _port(port):
     try:
         port = int(port)
-    except (TypeError, ValueError):
-        raise AnsibleFilterError("a port must be a number (got %r)" % (port,))
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError("a port must be a number (got %r)" % (port,)) from exc
     if not 1 <= port <= 65535:
         raise AnsibleFilterError("a port must be within 1-65535 (got %r)" % (port,))
     return port
@@ -112,9 +112,9 @@ def connection_budget(servers, workers, pool_size, max_overflow, floor=100, rese
         servers = len(servers)
     try:
         values = [int(v) for v in (servers, workers, pool_size, max_overflow, floor, reserve)]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as exc:
         raise AnsibleFilterError("connection_budget takes numbers (got %r)"
-                                 % ([servers, workers, pool_size, max_overflow, floor, reserve],))
+                                 % ([servers, workers, pool_size, max_overflow, floor, reserve],)) from exc
     servers, workers, pool_size, max_overflow, floor, reserve = values
     return max(floor, max(servers, 1) * workers * (pool_size + max_overflow) + reserve)
 

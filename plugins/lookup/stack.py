@@ -21,6 +21,12 @@ description:
   - C(credentials_dir) is returned expanded (C(~) is the controller user's home);
     C(public_name) defaults to the FQDN of the first C(mlflow_proxy) host;
     C(public_names) is the public name followed by the aliases, without duplicates.
+  - "The secrets (C(db_password), C(s3_secret_key), C(minio_root_user), C(minio_root_password),
+    C(crypto_kek_passphrase)) are returned as configured, or empty when they are to be generated:
+    this lookup never writes, so role defaults and the preflight can read them (P(onprem.mlflow.stack_secret#lookup)
+    reads or generates the value in use). With C(mlflow_stack_generate_secrets) false, a secret
+    neither set nor stored in the credentials directory is an error naming its variable; so is a user
+    of C(users) without a password."
   - The stack-variable table in C(docs/roles.md) lists every value.
 options:
   _terms:
@@ -54,17 +60,22 @@ _raw:
   sample: ["postgresql"]
 """
 
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
+from ansible.errors import AnsibleLookupError  # noqa: E402
+from ansible.plugins.lookup import LookupBase  # noqa: E402
 
-from ansible_collections.onprem.mlflow.plugins.plugin_utils import stack
+from ansible_collections.onprem.mlflow.plugins.plugin_utils import stack  # noqa: E402
 
 
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        variables = variables or {}
+        templar = self._templar
+        if variables is None:
+            variables = {}
+        elif variables is not templar.available_variables:
+            # called with other variables than the templar's (in a play they are the same): render with these
+            templar = templar.copy_with_new_env(available_variables=variables)
         try:
-            return [stack.value(str(term), variables, self._templar.template) for term in terms]
+            return [stack.value(str(term), variables, templar.template) for term in terms]
         except stack.StackError as exc:
-            raise AnsibleLookupError(str(exc))
+            raise AnsibleLookupError(str(exc)) from exc

@@ -21,6 +21,7 @@ import os
 import re
 import secrets as _secrets
 import string
+import tempfile
 
 PREFIX = "mlflow_stack_"
 
@@ -74,11 +75,12 @@ class Value(object):
 class Secret(object):
     """A secret of the stack: ``mlflow_stack_<key>`` or generated once into ``<credentials_dir>/<file>``."""
 
-    def __init__(self, key, file_name, length, description):
+    def __init__(self, key, file_name, length, description, min_length=1):
         self.key = key
         self.file_name = file_name
         self.length = length
         self.description = description
+        self.min_length = min_length
 
     @property
     def variable(self):
@@ -143,9 +145,9 @@ VALUES_BY_KEY = dict((v.key, v) for v in VALUES)
 # Every secret of the stack. Files keep the names earlier releases used.
 SECRETS = [
     Secret("db_password", "db_password", 32, "Password of the database user."),
-    Secret("s3_secret_key", "s3_secret_key", 32, "Secret key of MLflow's MinIO user."),
-    Secret("minio_root_user", "minio_root_user", 32, "MinIO's root user (stays on the storage hosts)."),
-    Secret("minio_root_password", "minio_root_password", 32, "MinIO's root password."),
+    Secret("s3_secret_key", "s3_secret_key", 32, "Secret key of MLflow's MinIO user.", min_length=8),
+    Secret("minio_root_user", "minio_root_user", 32, "MinIO's root user (stays on the storage hosts).", min_length=3),
+    Secret("minio_root_password", "minio_root_password", 32, "MinIO's root password.", min_length=8),
     Secret("crypto_kek_passphrase", "mlflow_kek_passphrase", 48, "Passphrase encrypting the secrets "
            "MLflow stores; the same on every server."),
 ]
@@ -184,8 +186,8 @@ def _convert(spec, raw):
         if isinstance(raw, (list, tuple, dict)):
             raise ValueError(raw)
         return str(raw)
-    except (TypeError, ValueError):
-        raise StackError("%s must be a %s (got %r)" % (name, spec.kind, raw))
+    except (TypeError, ValueError) as exc:
+        raise StackError("%s must be a %s (got %r)" % (name, spec.kind, raw)) from exc
 
 
 def check(spec, result):
@@ -211,8 +213,11 @@ def value(key, variables, template=None):
             if name not in result:
                 result.append(name)
         return result
+    if key in SECRETS_BY_KEY:
+        return configured_secret(key, variables, template)
     if key not in VALUES_BY_KEY:
-        raise StackError("unknown stack value %r; known: %s" % (key, ", ".join(sorted(VALUES_BY_KEY) + ["public_names"])))
+        known = ", ".join(sorted(VALUES_BY_KEY) + ["public_names"])
+        raise StackError("unknown stack value %r; known: %s" % (key, known))
     spec = VALUES_BY_KEY[key]
     raw = variables.get(spec.variable, spec.default)
     if template is not None and raw is not spec.default:
@@ -226,7 +231,47 @@ def value(key, variables, template=None):
         return os.path.expanduser(result)
     if key == "public_name" and not result:
         return _first_proxy_fqdn(variables)
+    if key == "users":
+        for user in result:
+            if not user.get("password"):
+                _available("htpasswd_%s" % user["name"], variables, template)
     return result
+
+
+def configured_secret(key, variables, template=None):
+    """The secret ``key`` as configured (``mlflow_stack_<key>``), or '' when it is to be generated.
+
+    Never writes: role defaults and the preflight read secrets this way, so a run that stops in the
+    preflight generates nothing. With generation off, a secret neither set nor stored is an error.
+    """
+    variable, file_name, length = secret_spec(key)
+    explicit = variables.get(variable, "") if variable else ""
+    if template is not None:
+        explicit = template(explicit)
+    if explicit:
+        explicit = str(explicit)
+        minimum = SECRETS_BY_KEY[key].min_length
+        if len(explicit) < minimum:
+            raise StackError("%s must be at least %d characters" % (variable, minimum))
+        return explicit
+    _available(key, variables, template)
+    return ""
+
+
+def _available(key, variables, template):
+    """StackError when ``key`` would have to be generated but generation is off."""
+    variable, file_name, length = secret_spec(key)
+    path = os.path.join(value("credentials_dir", variables, template), file_name)
+    if value("generate_secrets", variables, template) or os.path.exists(path):
+        return
+    if variable is None:
+        what = "the password of user %r in mlflow_stack_users (nginx_users)" % HTPASSWD.match(key).group(1)
+    else:
+        what = variable
+    raise StackError(
+        "%s is empty, %s does not exist and secret generation is off (mlflow_stack_generate_secrets): "
+        "set %s or turn generation on" % (what, path, what)
+    )
 
 
 def _first_proxy_fqdn(variables):
@@ -258,9 +303,9 @@ def secret_spec(key):
 def read_secret_file(path):
     """The secret stored in ``path`` (files of ansible.builtin.password keep working), or None."""
     try:
-        with open(path, "r") as handle:
+        with open(path) as handle:
             content = handle.read()
-    except IOError as exc:
+    except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
         raise
@@ -271,13 +316,21 @@ def read_secret_file(path):
 
 
 def write_secret_file(path, secret_value):
-    """Create ``path`` (0600, its directory 0700) holding ``secret_value``; never overwrite."""
+    """Create ``path`` (0600, its directory 0700) holding ``secret_value``; never overwrite.
+
+    The file appears whole (written to a temporary file, then linked to ``path``), so a fork of another
+    host never reads it empty; OSError EEXIST when ``path`` exists already.
+    """
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret_value + "\n")
+        os.makedirs(directory, 0o700, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret_value + "\n")
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
 
 
 def generate(length):
@@ -301,19 +354,13 @@ def secret(key, variables, template=None, explicit=None):
     stored = read_secret_file(path)
     if stored is not None:
         return stored
-    if not value("generate_secrets", variables, template):
-        if variable is None:
-            user = HTPASSWD.match(key).group(1)
-            what = "the password of user %r in mlflow_stack_users (nginx_users)" % user
-        else:
-            what = variable
-        raise StackError(
-            "%s is empty, %s does not exist and secret generation is off (mlflow_stack_generate_secrets): "
-            "set %s or turn generation on" % (what, path, what)
-        )
+    _available(key, variables, template)
     try:
         write_secret_file(path, generate(length))
     except OSError as exc:
         if exc.errno != errno.EEXIST:  # another host's fork wrote it first
             raise
-    return read_secret_file(path)
+    stored = read_secret_file(path)
+    if stored is None:
+        raise StackError("%s is empty: write the secret into it, or remove it to generate a new one" % path)
+    return stored

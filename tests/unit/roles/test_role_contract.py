@@ -100,6 +100,27 @@ def test_role_variable_docs_are_generated_from_the_specs():
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
-def test_preflight_validates_the_argument_specs_first(role):
-    first = load(role / "tasks" / "preflight.yml")[0]
-    assert "ansible.builtin.validate_argument_spec" in first
+def test_preflight_is_an_entry_point_with_the_options_of_main(role):
+    specs = load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    assert specs["preflight"]["options"] == specs["main"]["options"]
+    text = (role / "meta" / "argument_specs.yml").read_text()
+    assert "main: &main" in text and "preflight: *main" in text, "preflight must be an alias of main"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.name)
+def test_roles_leave_validation_to_ansible_and_stack_defaults_to_the_lookup(role):
+    offending = []
+    for path in sorted(role.rglob("*.yml")) + sorted(role.rglob("*.j2")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if "validate_argument_spec" in line or "ansible.builtin.env', 'HOME'" in line:
+                offending.append("%s:%d" % (path.relative_to(ROOT), number))
+            if "mlflow_stack_" in line and "| default(" in line:
+                offending.append("%s:%d (use lookup('onprem.mlflow.stack', ...))" % (path.relative_to(ROOT), number))
+    assert offending == []
+
+
+def test_site_runs_each_roles_preflight_entry_point():
+    plays = load(ROOT / "playbooks" / "site.yml")
+    included = [task["ansible.builtin.include_role"] for task in plays[0]["tasks"]
+                if "ansible.builtin.include_role" in task]
+    assert included and all(role["tasks_from"] == "preflight" for role in included)

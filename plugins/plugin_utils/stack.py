@@ -98,21 +98,23 @@ VALUES = [
           "secrets (files 0600). Empty: ~/.onprem-mlflow/<mlflow_stack_name>.", empty_is_default=True),
     Value("generate_secrets", True, "bool", "Generate secrets left empty into the credentials directory "
           "once, and read them from there on later runs. Off: every secret must be set."),
-    Value("db_engine", "postgresql", "str", "Database engine: postgresql or mysql (MariaDB or MySQL).",
+    Value("db_engine", "postgresql", "str", "Database engine: postgresql, or mysql (MariaDB from Debian by "
+          "default).",
           choices=["postgresql", "mysql"]),
     Value("db_name", "mlflow", "str", "Name of MLflow's database.",
           rule=lambda v: bool(re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", v)), rule_text="an SQL identifier"),
     Value("db_user", "mlflow", "str", "Database user owning MLflow's database.",
           rule=lambda v: bool(re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$", v)),
           rule_text="an SQL identifier of at most 32 characters"),
-    Value("db_pool_size", 5, "int", "SQLAlchemy pool size per MLflow worker.", rule=lambda v: v >= 1,
+    Value("db_pool_size", 5, "int", "SQLAlchemy pool size per MLflow worker; the database's "
+          "max_connections is sized from it and the overflow.", rule=lambda v: v >= 1,
           rule_text="at least 1"),
     Value("db_pool_max_overflow", 10, "int", "SQLAlchemy connections allowed above the pool size per worker.",
           rule=lambda v: v >= 0, rule_text="at least 0"),
     Value("db_wait_timeout", 28800, "int", "Seconds the database keeps an idle connection (MySQL "
           "wait_timeout); MLflow recycles pooled connections before.", rule=lambda v: v >= 120,
           rule_text="at least 120"),
-    Value("bucket", "mlflow", "str", "MinIO bucket holding the artifacts.", rule=_bucket,
+    Value("bucket", "mlflow", "str", "MinIO bucket of the artifacts: s3://<bucket>/<prefix>.", rule=_bucket,
           rule_text="a valid S3 bucket name"),
     Value("artifacts_prefix", "artifacts", "str", "Key prefix of the artifacts inside the bucket.", rule=_prefix,
           rule_text="a key prefix without leading or trailing '/' or spaces"),
@@ -123,18 +125,22 @@ VALUES = [
           rule=_PORT[0], rule_text=_PORT[1]),
     Value("workers", 2, "int", "uvicorn workers per MLflow server.", rule=lambda v: v >= 1,
           rule_text="at least 1"),
-    Value("internal_tls", True, "bool", "Encrypt the traffic between services on different hosts with "
-          "certificates of the stack's CA."),
-    Value("job_execution", False, "bool", "MLflow's job runner (GenAI jobs); about 1.5 GB of RAM per server."),
-    Value("firewall", True, "bool", "nftables rules that admit only the stack's clients to its ports."),
-    Value("extra_ca_certs", [], "list", "PEM files on the controller whose certificates every host trusts "
-          "(TLS-inspecting proxies)."),
-    Value("public_name", "", "str", "Name users type to reach MLflow. Empty: the FQDN of the first "
-          "mlflow_proxy host.", empty_is_default=True),
-    Value("public_aliases", [], "list", "More names or IP addresses of the proxy (in its certificate and "
-          "MLflow's allowed hosts)."),
-    Value("users", [{"name": "mlflow", "password": ""}], "list", "Basic-auth users of the proxy, "
-          "{name, password}; an empty password is generated into htpasswd_<name>.", rule=_users,
+    Value("internal_tls", True, "bool", "Encrypt every hop between two hosts (nginx to MLflow, MLflow to "
+          "MinIO and to the database) with certificates of the stack's CA, verified by the client."),
+    Value("job_execution", False, "bool", "MLflow's job runner (GenAI jobs: LLM-judge scorers, evaluation and "
+          "prompt-optimization jobs, trace rollups; about 1.5 GB of RAM per server). Needs MLflow on TCP without "
+          "TLS (mlflow_stack_internal_tls false in a multi-host stack); periodic tasks run on the first server."),
+    Value("firewall", True, "bool", "nftables allow-lists for the database, MinIO and MLflow ports (README, "
+          "Exposure); false for sites with their own firewall."),
+    Value("extra_ca_certs", [], "list", "PEM files (controller paths) every host must trust, e.g. the "
+          "root CA of a TLS-inspecting proxy, without which pip cannot reach the package index."),
+    Value("public_name", "", "str", "The name users type; in the proxy's certificate and "
+          "server_name. Empty: the FQDN of the first mlflow_proxy host.", empty_is_default=True),
+    Value("public_aliases", [], "list", "More names or IP addresses users type (certificate SANs, "
+          "server_name, MLflow's --allowed-hosts)."),
+    Value("users", [{"name": "mlflow", "password": ""}], "list", "Basic-auth users at nginx, "
+          "{name, password} (bcrypt in the htpasswd file); an empty password is generated into "
+          "htpasswd_<name>.", rule=_users,
           rule_text="a non-empty list of {name, password} with distinct names without ':' or blanks"),
     Value("private_address", "", "str", "Per host: the address other hosts of the stack use to reach it. "
           "Empty: ansible_host when it is an IP address, else the default IPv4 address.",

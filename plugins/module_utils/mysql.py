@@ -3,8 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MySQL / MariaDB side of onprem.mlflow.sql_database.
 
-Password hashes (pure), SHOW GRANTS parsing and the planner (pure), and the
-reader/executor that talks to the server through PyMySQL.
+Offers the same names as ``postgresql.py``: the driver check, the login
+defaults, the name limits, the completion of the wanted state, identifier
+quoting, and connect/read_state/plan. Pure parts: password hashes, SHOW GRANTS
+parsing and the planner; only connect and read_state talk to the server
+(through PyMySQL).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,21 +21,63 @@ import re
 
 from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
     Query,
-    mysql_db_pattern,
+    check_name,
+    percent_escape,
     plan_result,
-    quote_mysql_ident,
 )
 
 try:
     import pymysql
-    HAS_PYMYSQL = True
-    PYMYSQL_IMPORT_ERROR = None
+    DRIVER_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the controller
     pymysql = None
-    HAS_PYMYSQL = False
-    PYMYSQL_IMPORT_ERROR = exc
+    DRIVER_ERROR = exc
 
-NATIVE_PLUGINS = ('mysql_native_password', '')
+DRIVER = 'PyMySQL'
+DEFAULT_PORT = 3306
+DEFAULT_LOGIN_USER = 'root'
+# Longest names in bytes: database, user name (MariaDB), host part of an account.
+NAME_LIMITS = dict(name=64, owner=80, owner_hosts=255)
+DEFAULT_CHARSET = 'utf8mb4'
+DEFAULT_HOSTS = ('localhost',)
+
+
+def check_driver():
+    """Raise the ImportError of PyMySQL when it is missing."""
+    if DRIVER_ERROR is not None:
+        raise DRIVER_ERROR
+
+
+def complete(wanted):
+    """``wanted`` (module options) with MySQL's defaults filled in; raises ValueError."""
+    hosts = wanted['owner_hosts'] if wanted.get('owner_hosts') is not None else list(DEFAULT_HOSTS)
+    if wanted['owner'] is not None and not hosts:
+        raise ValueError('owner_hosts must list at least one host when owner is set')
+    for host in hosts:
+        check_name('owner_hosts entry', host, NAME_LIMITS['owner_hosts'])
+    charset = check_charset_name('encoding', wanted['encoding'] or DEFAULT_CHARSET)
+    collation = check_charset_name('collation', wanted['collation'] or default_collation(charset))
+    return dict(wanted, owner_hosts=list(dict.fromkeys(hosts)), encoding=charset, collation=collation)
+
+
+def quote_ident(name):
+    """Quote an identifier with backticks, ``%`` escaped for Query."""
+    check_name('identifier', name, None)
+    return percent_escape('`%s`' % name.replace('`', '``'))
+
+
+def db_pattern(name):
+    """Database name as a GRANT pattern: ``_`` and ``%`` are wildcards there.
+
+    Escaping them makes ``GRANT ... ON `my\\_db`.*`` apply to ``my_db`` only.
+    """
+    return name.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
+
+
+# --------------------------------------------------------------------------
+# Character sets
+# --------------------------------------------------------------------------
+
 CHARSET_NAME = re.compile(r'^[A-Za-z0-9_]{1,64}$')
 
 
@@ -63,6 +108,9 @@ def normalize_collation(name):
 # --------------------------------------------------------------------------
 # Passwords
 # --------------------------------------------------------------------------
+
+NATIVE_PLUGINS = ('mysql_native_password', '')
+
 
 def native_password_hash(password):
     """``mysql_native_password`` hash: ``*`` + HEX(SHA1(SHA1(password)))."""
@@ -167,7 +215,7 @@ def parse_grants(lines):
 def grant_queries(grant_lines, db_name, user, host):
     """Statements so that user@host holds ALL PRIVILEGES on the database and no global privilege."""
     grants = parse_grants(grant_lines)
-    target = '%s.*' % quote_mysql_ident(mysql_db_pattern(db_name))
+    target = '%s.*' % quote_ident(db_pattern(db_name))
     shown_target = target.replace('%%', '%')
     queries = []
     db_grant = grants.get(shown_target)
@@ -194,7 +242,8 @@ def plan(actual, wanted):
 
     ``actual``: ``{'database': None | {'charset', 'collation'},
     'accounts': {host: {'password_ok': True|False|None, 'grants': [SHOW GRANTS lines]}}}``.
-    ``wanted``: name, state, owner, owner_password, owner_hosts, encoding, collation.
+    ``wanted``: name, state, owner, owner_password, owner_hosts, encoding, collation,
+    as completed by complete().
     """
     name = wanted['name']
     owner = wanted.get('owner')
@@ -202,7 +251,7 @@ def plan(actual, wanted):
     hosts = wanted.get('owner_hosts') or []
     db = actual.get('database')
     accounts = actual.get('accounts') or {}
-    qdb = quote_mysql_ident(name)
+    qdb = quote_ident(name)
     queries = []
     warnings = []
     password_changed = False
@@ -251,12 +300,7 @@ def plan(actual, wanted):
                     password_changed = True
                 queries.extend(grant_queries(account.get('grants') or [], name, owner, host))
             after_owner.update(exists=True, hosts=sorted(hosts))
-    if owner:
-        after_owner['password_changed'] = password_changed
-    else:
-        after_owner['password_changed'] = False
-    before_owner['password_changed'] = False
-    return plan_result(queries, warnings, before_db, after_db, before_owner, after_owner)
+    return plan_result(queries, warnings, before_db, after_db, before_owner, after_owner, password_changed)
 
 
 # --------------------------------------------------------------------------
@@ -299,7 +343,12 @@ def verify_by_login(conn, user, host, password):
     return True if current == '%s@%s' % (user, host) else None
 
 
-def read(db, wanted, conn_params):
+def read_state(db, wanted, conn):
+    """Read the actual state of the database and of the accounts of ``wanted``.
+
+    ``conn`` (the login parameters) is used to verify by logging in the
+    passwords whose plugin keeps no hash that can be checked offline.
+    """
     cur = db.cursor()
     cur.execute('SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA '
                 'WHERE SCHEMA_NAME = %s', (wanted['name'],))
@@ -318,16 +367,9 @@ def read(db, wanted, conn_params):
             if wanted.get('owner_password') is not None:
                 password_ok = password_matches(plugin, auth, wanted['owner_password'])
                 if password_ok is None:
-                    password_ok = verify_by_login(conn_params, owner, host, wanted['owner_password'])
+                    password_ok = verify_by_login(conn, owner, host, wanted['owner_password'])
             cur.execute('SHOW GRANTS FOR %s@%s', (owner, host))
             grants = [r[0] for r in cur.fetchall()]
             accounts[host] = dict(plugin=plugin, password_ok=password_ok, grants=grants)
     cur.close()
     return dict(database=database, accounts=accounts)
-
-
-def execute(db, queries):
-    cur = db.cursor()
-    for query in queries:
-        cur.execute(query.sql, query.params)
-    cur.close()

@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PostgreSQL side of onprem.mlflow.sql_database.
 
-Split in three: password verifiers (pure), the planner that turns the actual
-and the wanted state into statements (pure), and the reader/executor that
-talks to the server through psycopg2.
+Offers the same names as ``mysql.py``: the driver check, the login defaults, the
+name limits, the completion of the wanted state, identifier quoting, and
+connect/read_state/plan. Pure parts: password verifiers and the planner, which
+turns the actual and the wanted state into statements; only connect and
+read_state talk to the server (through psycopg2).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,19 +22,46 @@ import unicodedata
 
 from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (
     Query,
+    check_name,
+    percent_escape,
     plan_result,
-    quote_pg_ident,
 )
 
 try:
     import psycopg2
     import psycopg2.errors
-    HAS_PSYCOPG2 = True
-    PSYCOPG2_IMPORT_ERROR = None
+    DRIVER_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the controller
     psycopg2 = None
-    HAS_PSYCOPG2 = False
-    PSYCOPG2_IMPORT_ERROR = exc
+    DRIVER_ERROR = exc
+
+DRIVER = 'psycopg2'
+DEFAULT_PORT = 5432
+DEFAULT_LOGIN_USER = 'postgres'
+# Identifiers are cut at NAMEDATALEN - 1 bytes: refuse longer ones instead.
+NAME_LIMITS = dict(name=63, owner=63)
+DEFAULT_ENCODING = 'UTF8'
+
+
+def check_driver():
+    """Raise the ImportError of psycopg2 when it is missing."""
+    if DRIVER_ERROR is not None:
+        raise DRIVER_ERROR
+
+
+def complete(wanted):
+    """``wanted`` (module options) with PostgreSQL's defaults filled in; raises ValueError."""
+    if wanted.get('owner_hosts') is not None:
+        raise ValueError('owner_hosts applies to engine=mysql only')
+    completed = dict(wanted, encoding=wanted.get('encoding') or DEFAULT_ENCODING)
+    completed.pop('owner_hosts', None)
+    return completed
+
+
+def quote_ident(name):
+    """Quote an identifier (always quoted: case and specials kept), ``%`` escaped for Query."""
+    check_name('identifier', name, None)
+    return percent_escape('"%s"' % name.replace('"', '""'))
 
 
 # --------------------------------------------------------------------------
@@ -98,13 +127,6 @@ def scram_keys(password, salt, iterations):
     return hashlib.sha256(client_key).digest(), server_key
 
 
-def scram_verifier(password, salt, iterations=4096):
-    """Build the verifier PostgreSQL would store (used by the tests)."""
-    stored_key, server_key = scram_keys(password, salt, iterations)
-    parts = [base64.b64encode(b).decode('ascii') for b in (salt, stored_key, server_key)]
-    return 'SCRAM-SHA-256$%d:%s$%s:%s' % (iterations, parts[0], parts[1], parts[2])
-
-
 def md5_verifier(password, role):
     return 'md5' + hashlib.md5((password + role).encode('utf-8')).hexdigest()
 
@@ -143,7 +165,8 @@ def plan(actual, wanted):
     ``actual``: ``{'database': None | {'owner', 'encoding', 'collation'},
     'role': None | {'login', 'superuser', 'password_ok'}}``; ``password_ok`` is
     True/False/None (None: could not be checked).
-    ``wanted``: name, state, owner, owner_password, encoding, collation, login_user.
+    ``wanted``: name, state, owner, owner_password, encoding, collation, login_user,
+    as completed by complete().
 
     Returns a dict: queries (list of Query), database, owner, before, after,
     warnings.
@@ -156,7 +179,7 @@ def plan(actual, wanted):
     queries = []
     warnings = []
     password_changed = False
-    qdb = quote_pg_ident(name)
+    qdb = quote_ident(name)
 
     before_db = dict(name=name, exists=db is not None,
                      owner=db and db['owner'], encoding=db and db['encoding'],
@@ -172,7 +195,7 @@ def plan(actual, wanted):
             after_db.update(exists=False, owner=None, encoding=None, collation=None)
     else:
         if owner is not None:
-            qrole = quote_pg_ident(owner)
+            qrole = quote_ident(owner)
             if role is None:
                 if password is not None:
                     queries.append(Query('CREATE ROLE %s LOGIN NOSUPERUSER PASSWORD %%s' % qrole,
@@ -190,12 +213,12 @@ def plan(actual, wanted):
                                         '(login_user needs to read pg_authid); it is set again.' % owner)
                     queries.append(Query('ALTER ROLE %s PASSWORD %%s' % qrole, (password,), secret=(0,)))
                     password_changed = True
-        encoding = wanted.get('encoding') or 'UTF8'
+        encoding = wanted['encoding']
         collation = wanted.get('collation')
         if db is None:
             sql = 'CREATE DATABASE %s' % qdb
             if owner is not None:
-                sql += ' OWNER %s' % quote_pg_ident(owner)
+                sql += ' OWNER %s' % quote_ident(owner)
             sql += ' TEMPLATE template0 ENCODING %s'
             params = [encoding]
             if collation:
@@ -206,7 +229,7 @@ def plan(actual, wanted):
                             encoding=encoding.upper(), collation=collation or None)
         else:
             if owner is not None and db['owner'] != owner:
-                queries.append(Query('ALTER DATABASE %s OWNER TO %s' % (qdb, quote_pg_ident(owner))))
+                queries.append(Query('ALTER DATABASE %s OWNER TO %s' % (qdb, quote_ident(owner))))
                 after_db['owner'] = owner
             if normalize_encoding(db['encoding']) != normalize_encoding(encoding):
                 warnings.append('Database %s has encoding %s, not %s; the encoding of an existing '
@@ -216,9 +239,7 @@ def plan(actual, wanted):
                 warnings.append('Database %s has LC_COLLATE %s, not %s; it can only be set at '
                                 'creation.' % (name, db['collation'], collation))
 
-    before_owner['password_changed'] = False
-    after_owner['password_changed'] = password_changed
-    return plan_result(queries, warnings, before_db, after_db, before_owner, after_owner)
+    return plan_result(queries, warnings, before_db, after_db, before_owner, after_owner, password_changed)
 
 
 # --------------------------------------------------------------------------
@@ -239,8 +260,12 @@ def connect(conn):
     return db
 
 
-def read(db, wanted, conn_params=None):
-    """Read the actual state of the database and of the owner role of ``wanted``."""
+def read_state(db, wanted, conn):
+    """Read the actual state of the database and of the owner role of ``wanted``.
+
+    ``conn`` (the login parameters) is not needed here: passwords are checked
+    against the stored verifier.
+    """
     name, owner, owner_password = wanted['name'], wanted.get('owner'), wanted.get('owner_password')
     cur = db.cursor()
     cur.execute(
@@ -266,10 +291,3 @@ def read(db, wanted, conn_params=None):
                 role['password_ok'] = password_matches(row[2], owner_password, owner)
     cur.close()
     return dict(database=database, role=role)
-
-
-def execute(db, queries):
-    cur = db.cursor()
-    for query in queries:
-        cur.execute(query.sql, query.params)
-    cur.close()

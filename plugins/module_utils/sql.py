@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: onprem.mlflow contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Engine-neutral pieces of onprem.mlflow.sql_database.
+"""What the engines of onprem.mlflow.sql_database share.
 
-The connection argument spec (documented by the ``onprem.mlflow.sql_connection``
-doc fragment), a small query record that knows how to mask secrets, and
-identifier quoting helpers. Nothing here imports a database driver, so the unit
-tests can use it without psycopg2 or PyMySQL.
+The login options (documented by the ``onprem.mlflow.sql_connection`` doc
+fragment), the checks every name goes through, the statement record that masks
+secrets, the shape of a plan and running it. Everything that differs between
+PostgreSQL and MySQL/MariaDB (driver, defaults, name limits, quoting, reading
+and planning) lives in ``postgresql.py`` and ``mysql.py``, which offer the same
+names. Nothing here imports a database driver.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,11 +16,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 MASK = '********'
-
-ENGINES = ('postgresql', 'mysql')
-
-DEFAULT_PORTS = {'postgresql': 5432, 'mysql': 3306}
-DEFAULT_LOGIN_USERS = {'postgresql': 'postgres', 'mysql': 'root'}
 
 
 def connection_argument_spec():
@@ -33,23 +30,26 @@ def connection_argument_spec():
     )
 
 
-def connection_params(engine, params):
-    """Resolve the login options of ``params`` (module params) for ``engine``.
+def connection_params(params, default_port, default_user):
+    """Resolve the login options of ``params`` (module params) with an engine's defaults.
 
     Returns a plain dict: host, port, user, password, unix_socket, connect_timeout.
     """
     return dict(
         host=params.get('login_host'),
-        port=params.get('login_port') or DEFAULT_PORTS[engine],
-        user=params.get('login_user') or DEFAULT_LOGIN_USERS[engine],
+        port=params.get('login_port') or default_port,
+        user=params.get('login_user') or default_user,
         password=params.get('login_password'),
         unix_socket=params.get('login_unix_socket'),
         connect_timeout=params.get('connect_timeout') or 10,
     )
 
 
-def check_name(kind, value, max_bytes=63):
-    """Reject names no server accepts before anything is sent; return the value."""
+def check_name(kind, value, max_bytes):
+    """Reject names no server accepts before anything is sent; return the value.
+
+    ``max_bytes`` is the engine's limit (UTF-8 bytes); None for no limit.
+    """
     if value is None:
         return value
     if value == '':
@@ -59,6 +59,11 @@ def check_name(kind, value, max_bytes=63):
     if max_bytes and len(value.encode('utf-8')) > max_bytes:
         raise ValueError('%s %r is longer than %d bytes' % (kind, value, max_bytes))
     return value
+
+
+def percent_escape(text):
+    """Escape ``%`` for a statement executed with parameters (see Query)."""
+    return text.replace('%', '%%')
 
 
 def _literal(value):
@@ -105,50 +110,25 @@ class Query(object):
         return 'Query(%r)' % self.masked()
 
 
-def percent_escape(text):
-    """Escape ``%`` for a statement executed with parameters."""
-    return text.replace('%', '%%')
-
-
-def quote_pg_ident(name):
-    """Quote a PostgreSQL identifier (always quoted: case and specials kept)."""
-    check_name('identifier', name, max_bytes=None)
-    return percent_escape('"%s"' % name.replace('"', '""'))
-
-
-def quote_mysql_ident(name):
-    """Quote a MySQL/MariaDB identifier with backticks."""
-    check_name('identifier', name, max_bytes=None)
-    return percent_escape('`%s`' % name.replace('`', '``'))
-
-
-def mysql_db_pattern(name):
-    """Database name as a GRANT pattern: ``_`` and ``%`` are wildcards there.
-
-    Escaping them makes ``GRANT ... ON `my\\_db`.*`` apply to ``my_db`` only.
-    """
-    return name.replace('\\', '\\\\').replace('_', '\\_').replace('%', '\\%')
-
-
-def plan_result(queries, warnings, before_db, after_db, before_owner, after_owner):
+def plan_result(queries, warnings, before_db, after_db, before_owner, after_owner, password_changed):
     """The plan every engine returns: the queries to run and the state before and after them."""
+    before_owner = dict(before_owner, password_changed=False)
+    after_owner = dict(after_owner, password_changed=password_changed)
     return dict(
         queries=queries,
         warnings=warnings,
         database=after_db,
         owner=dict(after_owner),
-        before=dict(database=before_db, owner=dict(before_owner)),
-        after=dict(database=after_db, owner=dict(after_owner)),
+        before=dict(database=before_db, owner=before_owner),
+        after=dict(database=after_db, owner=after_owner),
     )
 
 
-def diff_dicts(before, after):
-    """Keys (dotted) whose values differ between two nested dicts."""
-    changed = []
-    for key in sorted(set(before) | set(after)):
-        b, a = before.get(key), after.get(key)
-        if isinstance(b, dict) and isinstance(a, dict):
-            changed.extend('%s.%s' % (key, sub) for sub in diff_dicts(b, a))
-        elif b != a:
-            changed.append(key)
-    return changed
+def execute(db, queries):
+    """Run ``queries`` (Query records) in order on a DB-API connection."""
+    cur = db.cursor()
+    try:
+        for query in queries:
+            cur.execute(query.sql, query.params)
+    finally:
+        cur.close()

@@ -183,13 +183,21 @@ import traceback  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 from ansible.module_utils.common.text.converters import to_native  # noqa: E402
 
-from ansible_collections.onprem.mlflow.plugins.module_utils import mysql as my_utils  # noqa: E402
-from ansible_collections.onprem.mlflow.plugins.module_utils import postgresql as pg_utils  # noqa: E402
+from ansible_collections.onprem.mlflow.plugins.module_utils import mysql, postgresql  # noqa: E402
 from ansible_collections.onprem.mlflow.plugins.module_utils.sql import (  # noqa: E402
     check_name,
     connection_argument_spec,
     connection_params,
+    execute,
 )
+
+# The value of the engine option -> the module_utils that speaks to that server. Both offer the
+# same names: DRIVER, check_driver, DEFAULT_PORT, DEFAULT_LOGIN_USER, NAME_LIMITS, complete,
+# quote_ident, connect, read_state, plan.
+ENGINES = {
+    'postgresql': postgresql,
+    'mysql': mysql,
+}
 
 
 def argument_spec():
@@ -207,69 +215,57 @@ def argument_spec():
     return spec
 
 
+def login(engine, params):
+    """The login parameters of ``params`` with the defaults of ``engine``."""
+    return connection_params(params, engine.DEFAULT_PORT, engine.DEFAULT_LOGIN_USER)
+
+
 def wanted_state(params):
-    """Validate and complete the module parameters; raises ValueError."""
-    engine = params['engine']
+    """Validate the module parameters and complete them for their engine; raises ValueError."""
+    engine = ENGINES[params['engine']]
     wanted = dict(
-        name=check_name('name', params['name'], 63 if engine == 'postgresql' else 64),
+        name=check_name('name', params['name'], engine.NAME_LIMITS['name']),
         state=params['state'],
-        owner=check_name('owner', params['owner'], 63 if engine == 'postgresql' else 80),
+        owner=check_name('owner', params['owner'], engine.NAME_LIMITS['owner']),
         owner_password=params['owner_password'],
+        owner_hosts=params['owner_hosts'],
         encoding=params['encoding'],
         collation=params['collation'],
-        login_user=connection_params(engine, params)['user'],
+        login_user=login(engine, params)['user'],
     )
     if params['owner_password'] is not None and params['owner'] is None:
         raise ValueError('owner_password needs owner')
-    if engine == 'postgresql':
-        if params['owner_hosts'] is not None:
-            raise ValueError('owner_hosts applies to engine=mysql only')
-    else:
-        hosts = params['owner_hosts'] if params['owner_hosts'] is not None else ['localhost']
-        if params['owner'] is not None and not hosts:
-            raise ValueError('owner_hosts must list at least one host when owner is set')
-        for host in hosts:
-            check_name('owner_hosts entry', host, 255)
-        wanted['owner_hosts'] = list(dict.fromkeys(hosts))
-        wanted['encoding'] = my_utils.check_charset_name('encoding', params['encoding'] or 'utf8mb4')
-        wanted['collation'] = my_utils.check_charset_name(
-            'collation', params['collation'] or my_utils.default_collation(wanted['encoding']))
-    return wanted
-
-
-ENGINES = {
-    'postgresql': (pg_utils, 'psycopg2', 'HAS_PSYCOPG2', 'PSYCOPG2_IMPORT_ERROR'),
-    'mysql': (my_utils, 'PyMySQL', 'HAS_PYMYSQL', 'PYMYSQL_IMPORT_ERROR'),
-}
+    return engine.complete(wanted)
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    engine = module.params['engine']
-    utils, lib, has_flag, import_error = ENGINES[engine]
-    if not getattr(utils, has_flag):
-        module.fail_json(msg=missing_required_lib(lib), exception=to_native(getattr(utils, import_error)))
+    name = module.params['engine']
+    engine = ENGINES[name]
+    try:
+        engine.check_driver()
+    except ImportError as exc:
+        module.fail_json(msg=missing_required_lib(engine.DRIVER), exception=to_native(exc))
 
     try:
         wanted = wanted_state(module.params)
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
 
-    conn_params = connection_params(engine, module.params)
+    conn_params = login(engine, module.params)
     try:
-        db = utils.connect(conn_params)
+        db = engine.connect(conn_params)
     except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='Cannot connect to %s as %s: %s' % (engine, conn_params['user'], to_native(exc)))
+        module.fail_json(msg='Cannot connect to %s as %s: %s' % (name, conn_params['user'], to_native(exc)))
 
     queries = []
     try:
-        actual = utils.read(db, wanted, conn_params)
-        result = utils.plan(actual, wanted)
+        result = engine.plan(engine.read_state(db, wanted, conn_params), wanted)
         queries = result['queries']
         if queries and not module.check_mode:
-            utils.execute(db, queries)
+            execute(db, queries)
             # Report what the server now holds, not what was predicted.
-            after = utils.plan(utils.read(db, wanted, conn_params), wanted)
+            after = engine.plan(engine.read_state(db, wanted, conn_params), wanted)
             for key in ('database', 'owner'):
                 reported = dict(after['after'][key])
                 if 'password_changed' in reported:
@@ -279,7 +275,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=to_native(exc), queries=[q.masked() for q in queries])
     except Exception as exc:  # pylint: disable=broad-except
-        module.fail_json(msg='%s error: %s' % (engine, to_native(exc)),
+        module.fail_json(msg='%s error: %s' % (name, to_native(exc)),
                          exception=traceback.format_exc(),
                          queries=[q.masked() for q in queries])
     finally:

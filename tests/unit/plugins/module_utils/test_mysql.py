@@ -3,14 +3,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
 from ansible_collections.onprem.mlflow.plugins.module_utils import mysql as my
 
 
 def wanted(**kw):
     base = dict(name='mlflow_db', state='present', owner='mlflow', owner_password='pw',
-                owner_hosts=['localhost'], encoding='utf8mb4', collation='utf8mb4_unicode_ci')
+                owner_hosts=None, encoding=None, collation=None, login_user='root')
     base.update(kw)
-    return base
+    return my.complete(base)
 
 
 GOOD_GRANTS = [
@@ -93,12 +95,8 @@ def test_plan_password_change_and_unverifiable():
 
 
 def test_plan_creating_account_needs_password():
-    try:
+    with pytest.raises(ValueError, match='owner_password is required'):
         my.plan(dict(database=None, accounts={}), wanted(owner_password=None))
-    except ValueError as exc:
-        assert 'owner_password' in str(exc)
-    else:
-        raise AssertionError('no error')
 
 
 def test_plan_absent():
@@ -109,12 +107,8 @@ def test_plan_absent():
 
 def test_charset_name_validation():
     assert my.check_charset_name('encoding', 'utf8mb4') == 'utf8mb4'
-    try:
+    with pytest.raises(ValueError, match='utf8; DROP'):
         my.check_charset_name('encoding', 'utf8; DROP')
-    except ValueError as exc:
-        assert 'utf8; DROP' in str(exc)
-    else:
-        raise AssertionError('no error')
 
 
 def test_ed25519_hash_matches_mariadb():
@@ -123,3 +117,31 @@ def test_ed25519_hash_matches_mariadb():
     assert my.ed25519_password_hash('edpw') == stored
     assert my.password_matches('ed25519', stored, 'edpw') is True
     assert my.password_matches('ed25519', stored, 'other') is False
+
+
+def test_complete_fills_hosts_charset_and_collation():
+    completed = wanted()
+    assert completed['owner_hosts'] == ['localhost']
+    assert (completed['encoding'], completed['collation']) == ('utf8mb4', 'utf8mb4_unicode_ci')
+    assert wanted(encoding='latin1')['collation'] is None
+    assert wanted(encoding='latin1', collation='latin1_bin')['collation'] == 'latin1_bin'
+    assert wanted(owner_hosts=['a', 'b', 'a'])['owner_hosts'] == ['a', 'b']
+
+
+def test_complete_refuses_bad_hosts_and_names():
+    with pytest.raises(ValueError, match='at least one host'):
+        wanted(owner_hosts=[])
+    assert wanted(owner=None, owner_password=None, owner_hosts=[])['owner_hosts'] == []
+    with pytest.raises(ValueError, match='owner_hosts entry'):
+        wanted(owner_hosts=['h' * 256])
+    with pytest.raises(ValueError, match='collation'):
+        wanted(collation='x y')
+
+
+def test_quote_ident_and_db_pattern():
+    assert my.quote_ident('x`y') == '`x``y`'
+    assert my.quote_ident('a%b') == '`a%%b`'
+    assert my.db_pattern('my_db%') == 'my\\_db\\%'
+    assert my.db_pattern('a\\b') == 'a\\\\b'
+    with pytest.raises(ValueError):
+        my.quote_ident('a\x00b')

@@ -10,13 +10,21 @@ from ansible_collections.onprem.mlflow.plugins.module_utils import postgresql as
 # Stored by PostgreSQL 15 for the password "secret1" (password_encryption=scram-sha-256).
 SERVER_VERIFIER = ('SCRAM-SHA-256$4096:y8WDzrpk/+u0lEndS5EN6Q==$eq+12UKDEF4+l1LhDcgTTxNEChO7H6OcOvvqUCdUhow='
                    ':Tc3DPN36ooFvVqMJfxOscqToqgjm4y7VGTHFBWVG4fQ=')
+# Stored by PostgreSQL 15 for u'p\u00e4ss w\u00f6rd' and for u'I\u00adX' (soft hyphen: SASLprep drops it).
+SERVER_VERIFIER_UMLAUTS = ('SCRAM-SHA-256$4096:1H4wbCe7HZ3BiwQ22R2SHQ==$5XaHxebTMjTTwm9xnnbX4JRklJ62WodBf39OQm57SrA='
+                           ':K4zng86yCaD5CVrhpvJsgRtgmq07eGAFfcyRtlNC7Qc=')
+SERVER_VERIFIER_SOFT_HYPHEN = ('SCRAM-SHA-256$4096:CfR3mVQBP9RYNeLfnVclSQ=='
+                               '$qsVA3RSWiGbRP4uR+fzKx1jA3Ua8ULZjm4iaFQHMOKc='
+                               ':PNFfKIwUw3XCTDqLTaEXOT2R5qYXJ8uvoPspAXdNcgY=')
+# Stored by PostgreSQL 15 for role "c", password "secret" (password_encryption=md5).
+SERVER_MD5 = 'md52265f33095301398e9101e21cd74f87c'
 
 
 def wanted(**kw):
     base = dict(name='mlflow', state='present', owner='mlflow', owner_password='pw',
-                encoding=None, collation=None, login_user='postgres')
+                owner_hosts=None, encoding=None, collation=None, login_user='postgres')
     base.update(kw)
-    return base
+    return pg.complete(base)
 
 
 def test_scram_verifier_from_server_matches_only_its_password():
@@ -24,17 +32,26 @@ def test_scram_verifier_from_server_matches_only_its_password():
     assert pg.password_matches(SERVER_VERIFIER, 'secret2', 'mlflow_o1') is False
 
 
-def test_scram_roundtrip_and_salt_iterations_are_used():
-    stored = pg.scram_verifier('päss wörd', b'0123456789abcdef', 8192)
-    assert stored.startswith('SCRAM-SHA-256$8192:')
-    assert pg.password_matches(stored, 'päss wörd', 'x') is True
-    assert pg.password_matches(stored, 'pass word', 'x') is False
+def test_scram_non_ascii_passwords_go_through_saslprep():
+    assert pg.password_matches(SERVER_VERIFIER_UMLAUTS, u'p\u00e4ss w\u00f6rd', 'a') is True
+    assert pg.password_matches(SERVER_VERIFIER_UMLAUTS, 'pass word', 'a') is False
+    assert pg.password_matches(SERVER_VERIFIER_SOFT_HYPHEN, u'I\u00adX', 'b') is True
+    assert pg.password_matches(SERVER_VERIFIER_SOFT_HYPHEN, 'IX', 'b') is True
 
 
-def test_md5_verifier():
-    stored = pg.md5_verifier('secret', 'alice')
-    assert pg.password_matches(stored, 'secret', 'alice') is True
-    assert pg.password_matches(stored, 'secret', 'bob') is False
+def test_scram_salt_and_iterations_of_the_verifier_are_used():
+    other_count = SERVER_VERIFIER.replace('$4096:', '$4097:')
+    assert pg.password_matches(other_count, 'secret1', 'x') is False
+    salt = SERVER_VERIFIER.split('$')[1].split(':')[1]
+    other_salt = SERVER_VERIFIER.replace(salt, 'AAAAAAAAAAAAAAAAAAAAAA==')
+    assert pg.password_matches(other_salt, 'secret1', 'x') is False
+
+
+def test_md5_verifier_from_server():
+    assert pg.md5_verifier('secret', 'c') == SERVER_MD5
+    assert pg.password_matches(SERVER_MD5, 'secret', 'c') is True
+    assert pg.password_matches(SERVER_MD5, 'secret', 'bob') is False
+    assert pg.password_matches(SERVER_MD5, 'other', 'c') is False
 
 
 @pytest.mark.parametrize('stored, expected', [(None, False), ('', False), ('********', None),
@@ -115,3 +132,20 @@ def test_identifiers_are_quoted():
     shown = [q.masked() for q in result['queries']]
     assert shown == ['CREATE ROLE "o""wn" LOGIN NOSUPERUSER',
                      'CREATE DATABASE "we""ird%db" OWNER "o""wn" TEMPLATE template0 ENCODING \'UTF8\'']
+
+
+def test_complete_fills_the_encoding_and_refuses_owner_hosts():
+    completed = wanted()
+    assert completed['encoding'] == 'UTF8'
+    assert 'owner_hosts' not in completed
+    assert wanted(encoding='LATIN1')['encoding'] == 'LATIN1'
+    with pytest.raises(ValueError, match='owner_hosts applies to engine=mysql only'):
+        wanted(owner_hosts=['localhost'])
+
+
+def test_quote_ident():
+    assert pg.quote_ident('x"y') == '"x""y"'
+    assert pg.quote_ident('My%Db') == '"My%%Db"'
+    for bad in ('', 'a\x00b'):
+        with pytest.raises(ValueError):
+            pg.quote_ident(bad)

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: stack
-author: onprem.mlflow maintainers
+author: onprem.mlflow maintainers (@onprem-mlflow)
 short_description: Values of the MLflow stack model, with their one default
 version_added: 0.7.0
 description:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: stack_secret
-author: onprem.mlflow maintainers
+author: onprem.mlflow maintainers (@onprem-mlflow)
 short_description: Secrets of the MLflow stack, set or generated once on the controller
 version_added: 0.7.0
 description:

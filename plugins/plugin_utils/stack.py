@@ -340,7 +340,7 @@ def write_secret_file(path, secret_value):
 
 
 def generate(length):
-    return "".join(_secrets.choice(SECRET_CHARS) for _ in range(length))
+    return "".join(_secrets.choice(SECRET_CHARS) for _index in range(length))
 
 
 def secret(key, variables, template=None, explicit=None):

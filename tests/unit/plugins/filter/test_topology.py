@@ -8,8 +8,11 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.onprem.mlflow.plugins.filter.topology import (
+    FilterModule,
+    bind_address,
     group_addresses,
     group_private_addresses,
+    has_remote_clients,
     listen_addresses,
     peer_address,
     private_address,
@@ -121,3 +124,61 @@ def test_subject_alt_names_tell_ip_literals_from_names():
         "DNS:a-1",
     ]
     assert subject_alt_names("10.1.2.3") == ["IP:10.1.2.3"]
+
+
+def test_every_filter_is_exported():
+    assert sorted(FilterModule().filters()) == [
+        "bind_address",
+        "group_addresses",
+        "group_private_addresses",
+        "has_remote_clients",
+        "listen_addresses",
+        "peer_address",
+        "private_address",
+        "spans_hosts",
+        "subject_alt_names",
+    ]
+
+
+def test_bind_address_is_loopback_when_every_client_is_this_host():
+    assert bind_address(["mlflow_proxy"], ALL_IN_ONE, HOSTVARS, "db1") == "127.0.0.1"
+    assert bind_address("mlflow_proxy", ALL_IN_ONE, HOSTVARS, "db1") == "127.0.0.1"
+    assert bind_address(["mlflow_proxy"], {"mlflow_proxy": []}, HOSTVARS, "db1") == "127.0.0.1"
+    assert bind_address(["absent"], SPLIT, HOSTVARS, "db1") == "127.0.0.1"
+
+
+def test_bind_address_is_the_private_address_for_remote_clients():
+    assert bind_address(["mlflow_server"], SPLIT, HOSTVARS, "db1") == "10.0.0.11"
+    assert bind_address(["mlflow_proxy"], SPLIT, HOSTVARS, "app1") == "10.0.0.21"  # explicit variable
+    assert bind_address(["mlflow_proxy"], SPLIT, HOSTVARS, "app2") == "10.0.0.22"  # not its loopback ansible_host
+    # one client on the host itself and one elsewhere: the network address, never 0.0.0.0
+    mixed = {"mlflow_proxy": ["web", "s3"]}
+    assert bind_address("mlflow_proxy", mixed, HOSTVARS, "s3") == "10.0.0.12"
+
+
+def test_bind_address_is_the_last_of_listen_addresses():
+    for groups, me in [(SPLIT, "db1"), (ALL_IN_ONE, "db1"), (SPLIT, "web"), (SPLIT, "s3")]:
+        expected = listen_addresses(["mlflow_server"], groups, HOSTVARS, me)[-1]
+        assert bind_address(["mlflow_server"], groups, HOSTVARS, me) == expected
+
+
+def test_bind_address_for_remote_clients_needs_the_private_address():
+    with pytest.raises(AnsibleFilterError, match="'bare'.*mlflow_stack_private_address"):
+        bind_address(["mlflow_server"], dict(SPLIT, mlflow_db=["bare"]), HOSTVARS, "bare")
+
+
+def test_has_remote_clients():
+    assert has_remote_clients(["mlflow_server"], SPLIT, HOSTVARS, "db1") is True
+    assert has_remote_clients("mlflow_proxy", SPLIT, HOSTVARS, "app1") is True
+    assert has_remote_clients(["mlflow_server", "mlflow_proxy"], ALL_IN_ONE, HOSTVARS, "db1") is False
+    assert has_remote_clients(["mlflow_proxy"], {"mlflow_proxy": []}, HOSTVARS, "web") is False
+    assert has_remote_clients(["absent"], SPLIT, HOSTVARS, "web") is False
+    # the proxy itself is one of the servers, the other server is remote
+    assert has_remote_clients(["mlflow_server"], SPLIT, HOSTVARS, "app1") is True
+    assert has_remote_clients(["mlflow_server"], {"mlflow_server": ["app1"]}, HOSTVARS, "app1") is False
+
+
+def test_has_remote_clients_needs_the_private_address_only_for_remote_clients():
+    assert has_remote_clients(["g"], {"g": ["bare"]}, HOSTVARS, "bare") is False
+    with pytest.raises(AnsibleFilterError, match="mlflow_stack_private_address"):
+        has_remote_clients(["g"], {"g": ["web"]}, HOSTVARS, "bare")

@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 name: stack
 author: onprem.mlflow maintainers (@onprem-mlflow)
 short_description: Values of the MLflow stack model, with their one default
-version_added: 0.7.0
+version_added: 0.3.0
 description:
   - Returns the stack value named by each term, that is the variable C(mlflow_stack_<term>) of the
     host, or the stack's default when it is not set.

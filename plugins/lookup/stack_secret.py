@@ -10,7 +10,7 @@ DOCUMENTATION = r"""
 name: stack_secret
 author: onprem.mlflow maintainers (@onprem-mlflow)
 short_description: Secrets of the MLflow stack, set or generated once on the controller
-version_added: 0.7.0
+version_added: 0.3.0
 description:
   - Returns the secret named by each term. A secret set in its variable C(mlflow_stack_<term>)
     wins; otherwise it is read from the file C(<credentials_dir>/<file>) on the controller, and

@@ -112,8 +112,8 @@ def render_stack_table():
     for value in stack.VALUES:
         choices = " Choices: %s." % ", ".join("`%s`" % c for c in value.choices) if value.choices else ""
         rule = " Must be %s." % value.rule_text if value.rule_text else ""
-        out.append("| `%s` | %s | %s | %s%s%s |" % (value.variable, value.kind, code(value.default),
-                                                     cell(value.description), choices, rule))
+        row = (value.variable, value.kind, code(value.default), cell(value.description), choices, rule)
+        out.append("| `%s` | %s | %s | %s%s%s |" % row)
     out += [
         "",
         "Secrets: set the variable (from Ansible Vault, say) or leave it empty; an empty secret is",
@@ -123,8 +123,8 @@ def render_stack_table():
         "|---|---|---|---|",
     ]
     for secret in stack.SECRETS:
-        out.append("| `%s` | `%s` | %d | %s |" % (secret.variable, secret.file_name, secret.length,
-                                                   cell(secret.description)))
+        row = (secret.variable, secret.file_name, secret.length, cell(secret.description))
+        out.append("| `%s` | `%s` | %d | %s |" % row)
     out.append("| `password` of a user in `mlflow_stack_users` | `htpasswd_<name>` | 32 | That user's basic-auth "
                "password. |")
     out.append("")

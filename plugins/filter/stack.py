@@ -15,6 +15,8 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.onprem.mlflow.plugins.filter.topology import unique_names
+
 
 def _is_ipv6(value):
     try:
@@ -47,15 +49,9 @@ def _port(port):
 
 
 def _names(names):
-    if isinstance(names, str):
-        names = [names]
-    result = []
-    for name in names:
-        name = str(name).strip("[]")
-        if not name:
-            raise AnsibleFilterError("a public name must not be empty")
-        if name not in result:
-            result.append(name)
+    result = unique_names(names)
+    if "" in result:
+        raise AnsibleFilterError("a public name must not be empty")
     return result
 
 

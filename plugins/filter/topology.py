@@ -142,17 +142,21 @@ def spans_hosts(group_names, groups):
     return len(hosts) > 1
 
 
-def subject_alt_names(names):
-    """``IP:<address>`` for IP literals, ``DNS:<name>`` otherwise (filter ``onprem.mlflow.subject_alt_names``)."""
+def unique_names(names):
+    """Host names or addresses (one or a list) without IPv6 brackets and duplicates, in order."""
     if isinstance(names, str):
         names = [names]
     result = []
     for name in names:
         name = str(name).strip("[]")
-        entry = ("IP:" if _is_ip(name) else "DNS:") + name
-        if entry not in result:
-            result.append(entry)
+        if name not in result:
+            result.append(name)
     return result
+
+
+def subject_alt_names(names):
+    """``IP:<address>`` for IP literals, ``DNS:<name>`` otherwise (filter ``onprem.mlflow.subject_alt_names``)."""
+    return [("IP:" if _is_ip(name) else "DNS:") + name for name in unique_names(names)]
 
 
 class FilterModule(object):

@@ -67,6 +67,11 @@ from ansible_collections.onprem.mlflow.plugins.plugin_utils import stack  # noqa
 
 
 class LookupModule(LookupBase):
+    """Resolves each term with ``resolve`` (``onprem.mlflow.stack_secret`` reuses this class)."""
+
+    resolve = staticmethod(stack.value)
+    errors = (stack.StackError,)
+
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         templar = self._templar
@@ -76,6 +81,6 @@ class LookupModule(LookupBase):
             # called with other variables than the templar's (in a play they are the same): render with these
             templar = templar.copy_with_new_env(available_variables=variables)
         try:
-            return [stack.value(str(term), variables, templar.template) for term in terms]
-        except stack.StackError as exc:
+            return [self.resolve(str(term), variables, templar.template) for term in terms]
+        except self.errors as exc:
             raise AnsibleLookupError(str(exc)) from exc

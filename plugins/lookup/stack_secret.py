@@ -57,22 +57,12 @@ _raw:
   elements: str
 """
 
-from ansible.errors import AnsibleLookupError  # noqa: E402
-from ansible.plugins.lookup import LookupBase  # noqa: E402
-
+from ansible_collections.onprem.mlflow.plugins.lookup.stack import LookupModule as StackLookup  # noqa: E402
 from ansible_collections.onprem.mlflow.plugins.plugin_utils import stack  # noqa: E402
 
 
-class LookupModule(LookupBase):
-    def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
-        templar = self._templar
-        if variables is None:
-            variables = {}
-        elif variables is not templar.available_variables:
-            # called with other variables than the templar's (in a play they are the same): render with these
-            templar = templar.copy_with_new_env(available_variables=variables)
-        try:
-            return [stack.secret(str(term), variables, templar.template) for term in terms]
-        except (stack.StackError, OSError) as exc:
-            raise AnsibleLookupError(str(exc)) from exc
+class LookupModule(StackLookup):
+    """The stack lookup, resolving secrets (read, or generated once) instead of values."""
+
+    resolve = staticmethod(stack.secret)
+    errors = (stack.StackError, OSError)

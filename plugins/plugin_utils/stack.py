@@ -53,38 +53,40 @@ def _users(value):
     return len(set(names)) == len(names)
 
 
-class Value(object):
+class _Entry(object):
+    """A named entry of the model: variable ``mlflow_stack_<key>``."""
+
+    def __init__(self, key, description):
+        self.key = key
+        self.description = description
+
+    @property
+    def variable(self):
+        return PREFIX + self.key
+
+
+class Value(_Entry):
     """One stack value: ``mlflow_stack_<key>``."""
 
     def __init__(self, key, default, kind, description, choices=None, rule=None, rule_text=None,
                  empty_is_default=False):
-        self.key = key
+        super().__init__(key, description)
         self.default = default
         self.kind = kind
-        self.description = description
         self.choices = choices
         self.rule = rule
         self.rule_text = rule_text
         self.empty_is_default = empty_is_default
 
-    @property
-    def variable(self):
-        return PREFIX + self.key
 
-
-class Secret(object):
+class Secret(_Entry):
     """A secret of the stack: ``mlflow_stack_<key>`` or generated once into ``<credentials_dir>/<file>``."""
 
     def __init__(self, key, file_name, length, description, min_length=1):
-        self.key = key
+        super().__init__(key, description)
         self.file_name = file_name
         self.length = length
-        self.description = description
         self.min_length = min_length
-
-    @property
-    def variable(self):
-        return PREFIX + self.key
 
 
 _PORT = (lambda v: 1 <= v <= 65535, "a TCP port (1-65535)")

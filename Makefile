@@ -26,7 +26,8 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git sh
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
-	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | bench | build"
+	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | build"
+	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
 
 # `make deploy` needs Ansible only; the test tools come on top for `make test`.
 $(BIN)/ansible-playbook: requirements.txt
@@ -114,10 +115,24 @@ test: debs lint sanity unit integration molecule deploy-smoke
 	@echo "stages: $(words $^) passed, 0 failed"
 
 
-.PHONY: bench
-# Benchmarks print ratios measured in one run; they are never part of `make test`.
-bench: venv-dev
-	python3 benchmarks/venv_install.py --rounds $${ROUNDS:-1}
+# Benchmarks print and write timings and the ratios measured in one run, never pass or fail on them
+# (docs/performance.md; results in tests/output/bench/).
+.PHONY: bench bench-smoke bench-venv
+# Two fresh test hosts of its own (network onprem-mlflow-bench): converge vs floor, tracking API,
+# artifacts up to 5 GiB, footprint; destroyed afterwards.
+bench: venv-dev images minio
+	bench/run.sh
+
+# Tiny sizes against an already converged all-in-one host, by default the Molecule `default`
+# scenario's (tests/molecule.sh runs it there after the first verify, so `make test` does).
+BENCH_HOST ?= onprem-mlflow-default
+BENCH_CREDENTIALS ?= tests/output/molecule/default/credentials
+bench-smoke: venv-dev
+	bench/smoke.sh $(BENCH_HOST) $(BENCH_CREDENTIALS)
+
+# The MLflow venv built with pip vs uv on this machine (the mlflow role's mlflow_installer).
+bench-venv: venv-dev
+	python3 bench/venv_install.py --rounds $${ROUNDS:-1}
 
 .PHONY: build
 build: venv

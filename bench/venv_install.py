@@ -1,6 +1,6 @@
 """Benchmark: build the MLflow venv with pip versus uv (the mlflow role's `mlflow_installer`).
 
-    python3 benchmarks/venv_install.py [--rounds N]
+    python3 bench/venv_install.py [--rounds N]
 
 Installs the mlflow role's pinned package set (read from roles/mlflow/defaults/main.yml, engine
 postgresql) into fresh virtualenvs on this machine, alternating pip and uv, each with an empty

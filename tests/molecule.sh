@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run one Molecule scenario end to end:
-#   destroy → create → converge (-vvv, logged) → verify → side effect (molecule/shared/faults.yml:
-#   kill -9 each service, reboot every host, isolation checks, large artifact) → idempotence
+#   destroy → create → converge (-vvv, logged) → verify → bench smoke (`default` only: bench/smoke.sh)
+#   → side effect (molecule/shared/faults.yml: kill -9 each service, reboot every host, isolation
+#   checks, large artifact) → idempotence
 #   (second converge changed=0, logged) → verify again (data from the first pass intact) →
 #   collect `ps auxww`, the journal and the services' logs of every host → no secret in any of
 #   those texts → destroy. Prints how long each step took.
@@ -58,6 +59,12 @@ grep -A12 'PLAY RECAP' "$logdir/converge.log"
 step "no secret in the -vvv converge log"
 python3 tests/scripts/check_no_secrets.py "$logdir/converge.log" "$logdir/credentials"
 step verify; molecule verify -s "$scenario"
+if [ "$scenario" = default ]; then
+  # The benchmarks with tiny sizes, so that they never rot (timings printed, never judged); they
+  # leave the host as they found it, so the idempotence step below is not affected.
+  step "bench smoke (bench/smoke.sh; results in tests/output/bench/)"
+  bench/smoke.sh onprem-mlflow-default "$logdir/credentials"
+fi
 step "faults: kill -9, reboots, isolation, large artifact (log: $logdir/side-effect.log)"
 status=0
 if ! molecule side-effect -s "$scenario" >"$logdir/side-effect.log" 2>&1; then status=1; fi

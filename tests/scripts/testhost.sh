@@ -2,15 +2,21 @@
 # Start / stop a throw-away systemd test host (a container of a locally built image) for
 # developing a role by hand. Molecule uses the same container settings (molecule/*/molecule.yml).
 #
-#   tests/scripts/testhost.sh start NAME [IMAGE]   # default image: onprem-mlflow/debian-bookworm:test
+#   tests/scripts/testhost.sh start NAME [IMAGE [NETWORK ADDRESS]]
+#       default image: onprem-mlflow/debian-bookworm:test; with NETWORK (made by `network`) the host
+#       gets the static ADDRESS there, which it keeps across `docker stop`/`docker start`
 #   tests/scripts/testhost.sh stop NAME
+#   tests/scripts/testhost.sh network NAME SUBNET    # a bridge network, unless it exists
+#   tests/scripts/testhost.sh rmnetwork NAME
 #   ansible-playbook -i NAME, -c community.docker.docker play.yml
 set -euo pipefail
-cmd=${1:?start|stop}; name=${2:?name}
+cmd=${1:?start|stop|network|rmnetwork}; name=${2:?name}
 image=${3:-onprem-mlflow/debian-bookworm:test}
 case "$cmd" in
   start)
-    docker run -d --name "$name" --hostname "$name" \
+    net=()
+    if [ -n "${4:-}" ]; then net=(--network "$4" --ip "${5:?start NAME IMAGE NETWORK ADDRESS}"); fi
+    docker run -d --name "$name" --hostname "$name" "${net[@]}" \
       --cap-add SYS_ADMIN --cap-add NET_ADMIN \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
@@ -26,5 +32,10 @@ case "$cmd" in
   stop)
     docker rm -f "$name" >/dev/null 2>&1 || true
     docker volume rm "${name}-docker" >/dev/null 2>&1 || true ;;
+  network)
+    subnet=${3:?network NAME SUBNET}
+    docker network inspect "$name" >/dev/null 2>&1 || docker network create --subnet "$subnet" "$name" >/dev/null ;;
+  rmnetwork)
+    docker network rm "$name" >/dev/null 2>&1 || true ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -32,7 +32,9 @@ destroy() {
 }
 finish() {
   rc=$?
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $stack and $floor (tests/scripts/testhost.sh stop NAME)"; else destroy; fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    echo "kept the hosts (tests/scripts/testhost.sh stop NAME; network: testhost.sh rmnetwork $network)"
+  else destroy; fi
   echo "bench: $((SECONDS - start)) s in all, results in $out"
   exit $rc
 }
@@ -50,7 +52,7 @@ commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=
 json.dump({"benchmark": "meta", "profile": "full", "commit": commit or "unknown",
            "started": subprocess.run(["date", "-Is"], capture_output=True, text=True).stdout.strip(),
            "machine": "%s, %d cores, %.0f GiB RAM, kernel %s" % (cpu, os.cpu_count(), mem / 2**20, platform.release()),
-           "test host image": sys.argv[2], "load average at start": open("/proc/loadavg").read().split()[:3],
+           "test host image": sys.argv[2], "load average at start": " ".join(open("/proc/loadavg").read().split()[:3]),
            "other containers at start": sys.argv[3].strip() or "none"}, open(sys.argv[1], "w"), indent=1)
 EOF
 
@@ -133,12 +135,13 @@ docker cp bench/footprint.py "$stack":/var/tmp/onprem-mlflow-bench/footprint.py
 docker exec "$stack" python3 /var/tmp/onprem-mlflow-bench/footprint.py snapshot --label "idle after re-converge" \
   --out /var/tmp/onprem-mlflow-bench/footprint-4-jobs.json
 docker cp "$stack":/var/tmp/onprem-mlflow-bench/footprint-4-jobs.json "$out/"
+docker exec "$stack" rm -rf /var/tmp/onprem-mlflow-bench
 
 step "report"
 python3 - "$out/meta.json" <<'EOF'
 import json, sys
 meta = json.load(open(sys.argv[1]))
-meta["load average at end"] = open("/proc/loadavg").read().split()[:3]
+meta["load average at end"] = " ".join(open("/proc/loadavg").read().split()[:3])
 json.dump(meta, open(sys.argv[1], "w"), indent=1)
 EOF
 python bench/report.py "$out"

@@ -179,6 +179,7 @@ def plot_tracking(data, directory):
             axis.set_xlabel("concurrent clients")
             axis.set_ylabel(label)
             axis.set_title(operation)
+            axis.set_ylim(bottom=0)
             axis.grid(True, alpha=0.3)
             axis.legend()
     figure.tight_layout()

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import random
-import shlex
 import shutil
 import statistics
 import sys
@@ -35,22 +34,11 @@ import time
 import uuid
 
 from footprint import memory, unit_pids  # same directory
+from stock import read_env  # same directory
 
 ENV_FILE = "/etc/mlflow/mlflow.env"
 UNIT_FILE = "/etc/systemd/system/mlflow.service"
 CHUNK = 64 * 1024 * 1024
-
-
-def read_env(path):
-    values = {}
-    with open(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                name, value = line.split("=", 1)
-                parsed = shlex.split(value)
-                values[name] = parsed[0] if parsed else ""
-    return values
 
 
 def unit_setting(flag_or_env):

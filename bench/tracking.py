@@ -16,7 +16,8 @@ GET /health before the clock starts):
 Every target gets its own experiment with the same runs (created before the clock starts), and
 all log-batch phases come first, so every search-runs phase reads the same data.
 
-Probes (one client, sequential, --probes calls each) split one request's cost through nginx:
+Probes (one client, sequential, --probes calls each, at most 50 a second) split one request's
+cost through nginx:
   GET /health direct; through nginx with keep-alive; through nginx with a new TLS connection per
   call; nginx answering 401 without credentials (TLS + nginx alone) and with a wrong password
   (plus the basic-auth hash check); and the hash check itself, timed with crypt(3) on the
@@ -196,8 +197,10 @@ def phase(target, operation, level, requests, state):
     return summarize(latencies, time.perf_counter() - started, errors, requests)
 
 
-def probe(target, count, path="/health", new_connection=False, auth="yes"):
-    """Sequential calls of one client; auth: yes (the target's), none, or wrong (a wrong password)."""
+def probe(target, count, path="/health", new_connection=False, auth="yes", rate=50.0):
+    """Sequential calls of one client; auth: yes (the target's), none, or wrong (a wrong password).
+    At most `rate` calls a second, below nginx's per-address limit (nginx_rate_limit, 100r/s):
+    cheap calls would otherwise be answered 429 instead of being measured."""
     headers = dict(target.headers)
     headers.pop("Content-Type", None)
     if auth == "none":
@@ -209,10 +212,12 @@ def probe(target, count, path="/health", new_connection=False, auth="yes"):
     conn = target.connect()
     call(conn, "GET", path, None, headers)  # warm: connection and TLS handshake
     for _number in range(count):
+        paced = time.perf_counter()
         if new_connection:
             conn.close()
             conn = target.connect()
         status, _body, seconds = call(conn, "GET", path, None, headers)
+        time.sleep(max(0.0, 1.0 / rate - (time.perf_counter() - paced)))
         latencies.append(seconds)
         statuses[str(status)] = statuses.get(str(status), 0) + 1
     conn.close()

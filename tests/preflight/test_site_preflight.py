@@ -56,6 +56,10 @@ CASES = {
     "spool directory on tmpfs": ({"mlflow_spool_dir": "/tmp/mlflow-spool"}, "mlflow_spool_dir"),
     "unknown database engine": ({"mlflow_stack_db_engine": "oracle"}, "mlflow_stack_db_engine"),
     "unknown TLS mode": ({"nginx_tls_mode": "letsencrypt"}, "nginx_tls_mode"),
+    # Role-level overrides bypass the stack lookup's checks: the roles check them again.
+    "short MinIO root password set on the role": ({"minio_root_password": "short"}, "minio_root_password"),
+    "short S3 access key set on the mlflow role": ({"mlflow_s3_access_key": "ab"}, "mlflow_s3_access_key"),
+    "public aliases not a list": ({"nginx_public_aliases": "mlflow.example.com"}, "nginx_public_aliases"),
     "url method without checksum": (
         {"minio_install_method": "url", "minio_binary_url": "https://mirror.invalid/minio"},
         "minio_binary_sha256",

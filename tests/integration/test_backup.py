@@ -532,6 +532,14 @@ def test_lock_held_and_mlflow_version_required(stack):
         assert not os.path.exists(stack.backups)
         assert stack.run(*args)['mlflow_version'] == MLFLOW_VERSION
 
+    # a destination without a prefix: the whole bucket, keys as they are
+    whole = stack.run('create', '--dir', stack.backups, '--artifacts-destination', 's3://%s' % stack.bucket,
+                      '--keep', '1')
+    assert whole['artifacts']['objects'] == len(OBJECTS) + len(OUTSIDE) and whole['pruned']
+    expected = {'%s/%s' % (PREFIX, key) for key in OBJECTS} | set(OUTSIDE)
+    assert set(files_under(os.path.join(whole['backup'], 'artifacts'))) == expected
+    assert 'no backup directory' in stack.run('verify', '--backup', stack.backups + '/nothing', rc=1)
+
 
 def load_program():
     spec = importlib.util.spec_from_file_location('mlflow_backup_under_test', SCRIPT)

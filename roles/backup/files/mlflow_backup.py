@@ -796,6 +796,13 @@ def _check_files(path, db, artifacts, listed, md5, problem, sums):
         problem('the manifest counts %d bytes, its list adds up to %d' % (artifacts['bytes'], total))
 
 
+def backup_path(value):
+    path = os.path.abspath(value)
+    if not os.path.isdir(path):
+        raise Failure('there is no backup directory %s' % path)
+    return path
+
+
 def refuse_problems(path, problems):
     if problems:
         more = ' (checking stopped there)' if len(problems) >= MAX_PROBLEMS else ''
@@ -939,7 +946,7 @@ def _create_into(partial, now, version, database, bucket, previous):
 
 def cmd_verify(args):
     started = time.monotonic()
-    path = os.path.abspath(args.backup)
+    path = backup_path(args.backup)
     manifest, problems, _sums = check_backup(path)
     refuse_problems(path, problems)
     return {
@@ -961,7 +968,7 @@ def cmd_restore(args):
     take_lock(args.lock_file)
     installed = mlflow_version(args.mlflow_version)
     database = Database()
-    path = os.path.abspath(args.backup)
+    path = backup_path(args.backup)
 
     # every check before the first change
     manifest, problems, md5s = check_backup(path, md5=True)

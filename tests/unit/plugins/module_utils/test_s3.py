@@ -65,3 +65,122 @@ def test_absent():
     result = plan(full, state='absent', force=True)
     assert result['actions'] == ['empty', 'delete']
     assert result['after'] == dict(name='b1', exists=False, versioning=None)
+
+
+# --- the lifecycle rule that aborts incomplete multipart uploads -----------------------------
+
+OURS = s3.ABORT_MULTIPART_RULE_ID
+FOREIGN = dict(ID='expire-tmp', Status='Enabled', Filter=dict(Prefix='tmp/'), Expiration=dict(Days=7))
+
+
+def test_abort_rule_shape():
+    assert s3.abort_multipart_rule(3) == dict(
+        ID='onprem-mlflow-abort-incomplete-multipart', Status='Enabled', Filter=dict(Prefix=''),
+        AbortIncompleteMultipartUpload=dict(DaysAfterInitiation=3))
+
+
+@pytest.mark.parametrize('days', [None, 0, 1, 30])
+def test_valid_abort_days(days):
+    assert s3.validate_abort_days(days) == days
+
+
+def test_negative_abort_days_name_the_value():
+    with pytest.raises(ValueError, match=r'abort_incomplete_multipart_upload_days -1'):
+        s3.validate_abort_days(-1)
+
+
+@pytest.mark.parametrize('rules, days', [
+    (None, None),
+    ([], None),
+    ([FOREIGN], None),
+    ([FOREIGN, s3.abort_multipart_rule(5)], 5),
+    # The same rule written with the older top-level Prefix, or an empty filter: still ours.
+    ([dict(ID=OURS, Status='Enabled', Prefix='', AbortIncompleteMultipartUpload=dict(DaysAfterInitiation=2))], 2),
+    ([dict(ID=OURS, Status='Enabled', Filter={}, AbortIncompleteMultipartUpload=dict(DaysAfterInitiation=2))], 2),
+    # A rule with our ID that is not exactly ours counts as none (the planner rewrites it).
+    ([dict(s3.abort_multipart_rule(5), Status='Disabled')], None),
+    ([dict(s3.abort_multipart_rule(5), Filter=dict(Prefix='a/'))], None),
+    ([dict(s3.abort_multipart_rule(5), Expiration=dict(Days=9))], None),
+    ([dict(ID=OURS, Status='Enabled', Filter=dict(Prefix=''), Expiration=dict(Days=9))], None),
+])
+def test_abort_days_read_from_rules(rules, days):
+    assert s3.abort_multipart_days(rules) == days
+
+
+def test_plan_abort_none_leaves_lifecycle_alone():
+    assert s3.plan_abort_multipart([FOREIGN], None) == dict(action=None, rules=[FOREIGN])
+    assert s3.plan_abort_multipart(None, None)['action'] is None
+
+
+def test_plan_abort_adds_after_foreign_rules():
+    plan = s3.plan_abort_multipart([FOREIGN], 7)
+    assert plan == dict(action='set_abort_multipart_rule', rules=[FOREIGN, s3.abort_multipart_rule(7)])
+    first = s3.plan_abort_multipart(None, 1)
+    assert first == dict(action='set_abort_multipart_rule', rules=[s3.abort_multipart_rule(1)])
+
+
+def test_plan_abort_same_days_is_no_change():
+    rules = [s3.abort_multipart_rule(7), FOREIGN]
+    assert s3.plan_abort_multipart(rules, 7) == dict(action=None, rules=rules)
+
+
+def test_plan_abort_rewrites_in_place():
+    rules = [s3.abort_multipart_rule(7), FOREIGN]
+    plan = s3.plan_abort_multipart(rules, 3)
+    assert plan == dict(action='set_abort_multipart_rule', rules=[s3.abort_multipart_rule(3), FOREIGN])
+    disabled = [FOREIGN, dict(s3.abort_multipart_rule(3), Status='Disabled')]
+    assert s3.plan_abort_multipart(disabled, 3)['rules'] == [FOREIGN, s3.abort_multipart_rule(3)]
+    assert rules == [s3.abort_multipart_rule(7), FOREIGN], 'the rules read are not modified'
+
+
+def test_plan_abort_zero_removes_only_ours():
+    plan = s3.plan_abort_multipart([FOREIGN, s3.abort_multipart_rule(7)], 0)
+    assert plan == dict(action='remove_abort_multipart_rule', rules=[FOREIGN])
+    # The last rule gone: no rules left, the configuration is deleted.
+    assert s3.plan_abort_multipart([s3.abort_multipart_rule(7)], 0) == dict(
+        action='remove_abort_multipart_rule', rules=[])
+    # Nothing of ours: nothing to do, with or without other rules.
+    assert s3.plan_abort_multipart([FOREIGN], 0) == dict(action=None, rules=[FOREIGN])
+    assert s3.plan_abort_multipart(None, 0)['action'] is None
+
+
+def test_plan_bucket_without_the_option_has_no_lifecycle_key():
+    result = plan(dict(exists=True, versioning=None, empty=None))
+    assert 'abort_incomplete_multipart_upload_days' not in result['before']
+    assert 'abort_incomplete_multipart_upload_days' not in result['after']
+    assert result['lifecycle_rules'] is None
+
+
+def test_plan_bucket_creates_with_the_rule():
+    result = plan(MISSING, versioning=True, abort_incomplete_multipart_upload_days=7)
+    assert result['actions'] == ['create', 'enable_versioning', 'set_abort_multipart_rule']
+    assert result['before'] == dict(name='b1', exists=False, versioning=None,
+                                    abort_incomplete_multipart_upload_days=None)
+    assert result['after'] == dict(name='b1', exists=True, versioning=True,
+                                   abort_incomplete_multipart_upload_days=7)
+    assert result['lifecycle_rules'] == [s3.abort_multipart_rule(7)]
+    assert plan(MISSING, abort_incomplete_multipart_upload_days=0)['actions'] == ['create']
+
+
+def test_plan_bucket_changes_and_removes_the_rule():
+    actual = dict(exists=True, versioning='Enabled', empty=None,
+                  lifecycle_rules=[FOREIGN, s3.abort_multipart_rule(7)])
+    same = plan(actual, abort_incomplete_multipart_upload_days=7)
+    assert same['actions'] == [] and same['before'] == same['after']
+    assert same['after']['abort_incomplete_multipart_upload_days'] == 7
+    changed = plan(actual, abort_incomplete_multipart_upload_days=2)
+    assert changed['actions'] == ['set_abort_multipart_rule']
+    assert changed['before']['abort_incomplete_multipart_upload_days'] == 7
+    assert changed['after']['abort_incomplete_multipart_upload_days'] == 2
+    assert changed['lifecycle_rules'] == [FOREIGN, s3.abort_multipart_rule(2)]
+    removed = plan(actual, abort_incomplete_multipart_upload_days=0)
+    assert removed['actions'] == ['remove_abort_multipart_rule']
+    assert removed['after']['abort_incomplete_multipart_upload_days'] is None
+    assert removed['lifecycle_rules'] == [FOREIGN]
+
+
+def test_plan_bucket_absent_does_not_touch_the_lifecycle():
+    actual = dict(exists=True, versioning=None, empty=True, lifecycle_rules=[s3.abort_multipart_rule(7)])
+    result = plan(actual, state='absent', abort_incomplete_multipart_upload_days=3)
+    assert result['actions'] == ['delete']
+    assert result['after']['abort_incomplete_multipart_upload_days'] is None

@@ -532,12 +532,18 @@ def test_lock_held_and_mlflow_version_required(stack):
         assert not os.path.exists(stack.backups)
         assert stack.run(*args)['mlflow_version'] == MLFLOW_VERSION
 
-    # a destination without a prefix: the whole bucket, keys as they are
+    # a destination without a prefix: the whole bucket, keys as they are; an empty "folder" object
+    # is skipped by create, and deleted by restore (it is not in the backup)
+    stack.s3.put_object(Bucket=stack.bucket, Key='%s/folder/' % PREFIX, Body=b'')
     whole = stack.run('create', '--dir', stack.backups, '--artifacts-destination', 's3://%s' % stack.bucket,
                       '--keep', '1')
     assert whole['artifacts']['objects'] == len(OBJECTS) + len(OUTSIDE) and whole['pruned']
+    assert whole['artifacts']['skipped_folder_markers'] == 1
     expected = {'%s/%s' % (PREFIX, key) for key in OBJECTS} | set(OUTSIDE)
     assert set(files_under(os.path.join(whole['backup'], 'artifacts'))) == expected
+    restored = stack.run('restore', '--backup', whole['backup'], '--artifacts-destination', 's3://%s' % stack.bucket)
+    assert (restored['deleted'], restored['uploaded']) == (1, 0)
+    assert set(stack.bucket_state('')) == expected
     assert 'no backup directory' in stack.run('verify', '--backup', stack.backups + '/nothing', rc=1)
 
 

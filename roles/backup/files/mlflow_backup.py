@@ -616,19 +616,28 @@ class Bucket:
             raise Failure('bucket %s at %s: %s' % (self.bucket, os.environ.get('MLFLOW_S3_ENDPOINT_URL'),
                                                    one_line(exc))) from None
 
-    def listing(self):
-        """{relative key: {'bytes', 'etag'}}; fails on a key that cannot be a file path."""
+    def listing(self, strict=True):
+        """({relative key: {'bytes', 'etag'}}, folder markers skipped).
+
+        strict (create): an empty object whose key ends with '/' (a "folder" some S3 clients make)
+        is skipped and counted; any other key that cannot be a file path fails. Not strict
+        (restore): every key is listed, so that what the backup lacks is deleted.
+        """
         start = '%s/' % self.prefix if self.prefix else ''
         objects = {}
+        markers = 0
         paginator = self.s3.get_paginator('list_objects_v2')
         for page in paginator.paginate(Bucket=self.bucket, Prefix=start):
             for item in page.get('Contents', []):
                 rel = item['Key'][len(start):]
-                if key_parts(rel) is None:
+                if strict and key_parts(rel) is None:
+                    if rel.endswith('/') and int(item['Size']) == 0:
+                        markers += 1
+                        continue
                     raise Failure('object key %r under %s cannot be stored as a file (empty, "." or ".." '
                                   'path component)' % (item['Key'], self.destination))
                 objects[rel] = {'bytes': int(item['Size']), 'etag': item['ETag'].strip('"')}
-        return objects
+        return objects, markers
 
     def download(self, rel, path):
         """Stream an object into a new file; (bytes, sha256, etag), or None when the object is gone."""
@@ -880,7 +889,7 @@ def _create_into(partial, now, version, database, bucket, previous):
     # 2. the bucket: link what the newest complete backup has unchanged, download the rest
     root = os.path.join(partial, ARTIFACTS)
     os.mkdir(root, 0o700)
-    objects = bucket.listing()
+    objects, markers = bucket.listing()
     base_name, base = (previous[0][0], previous[0][1]) if previous else (None, None)
     base_dir = os.path.join(os.path.dirname(partial), base_name) if base_name else None
     old = {}
@@ -940,7 +949,7 @@ def _create_into(partial, now, version, database, bucket, previous):
         os.fsync(handle.fileno())
     counts = {'downloaded': len(to_fetch) - vanished, 'downloaded_bytes': downloaded_bytes,
               'linked': len(listing) - (len(to_fetch) - vanished), 'linked_bytes': linked_bytes,
-              'linked_from': base_name, 'vanished': vanished}
+              'linked_from': base_name, 'vanished': vanished, 'skipped_folder_markers': markers}
     return manifest, counts
 
 
@@ -988,13 +997,9 @@ def cmd_restore(args):
     bucket.check()
     database.rows('SELECT 1')
 
-    # the database, then the bucket
-    database.restore(os.path.join(path, manifest['db']['file']))
-    tables = database.table_count()
-    revision = database.schema_revision()
-
+    # what the bucket needs (MLflow is stopped: nothing else writes there now)
     wanted = {entry['key']: entry for entry in manifest['artifacts']['list']}
-    present = bucket.listing()
+    present, _markers = bucket.listing(strict=False)
     unchanged, upload = [], []
     for key in sorted(wanted):
         have = present.get(key)
@@ -1005,6 +1010,11 @@ def cmd_restore(args):
             md5s.get(key) if '-' not in have['etag'] else entry.get('etag'))
         (unchanged if same else upload).append(key)
     extra = sorted(set(present) - set(wanted))
+
+    # the database, then the bucket
+    database.restore(os.path.join(path, manifest['db']['file']))
+    tables = database.table_count()
+    revision = database.schema_revision()
 
     def put(key):
         bucket.upload(key, os.path.join(path, ARTIFACTS, *key_parts(key)))

@@ -25,6 +25,7 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git sh
 .PHONY: help
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
+	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one (README: Day-2)"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
 	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | build"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
@@ -51,6 +52,16 @@ $(COLLECTION_LINK):
 .PHONY: deploy
 deploy: venv
 	ansible-playbook -i $(INVENTORY) site.yml
+
+# Day-2 (README.md): a backup now; a restore of the backup named BACKUP (in the backup directory of
+# the maintenance host).
+.PHONY: backup restore
+backup: venv
+	ansible-playbook -i $(INVENTORY) playbooks/backup.yml
+
+restore: venv
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<name of a backup, e.g. 20261123T023000Z>" >&2; exit 2; }
+	ansible-playbook -i $(INVENTORY) playbooks/restore.yml -e mlflow_restore_backup=$(BACKUP)
 
 # --- controller prerequisites for the tests -----------------------------------------------
 .PHONY: debs
@@ -111,6 +122,8 @@ firewall-e2e: venv-dev images
 	tests/firewall_e2e.sh
 
 .PHONY: test
+# The deploy smoke test restores the backup the Molecule default scenario exported: required here.
+test: export REQUIRE_RESTORE = 1
 test: debs lint sanity unit integration molecule deploy-smoke
 	@echo "stages: $(words $^) passed, 0 failed"
 

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""roles/backup/files/mlflow_backup.py against a real PostgreSQL or MariaDB and a real MinIO.
+"""roles/mlflow/files/mlflow_backup.py against a real PostgreSQL or MariaDB and a real MinIO.
 
 The program runs as a subprocess with this venv's Python, as it runs on a server with the MLflow
 venv's: MLFLOW_BACKEND_STORE_URI and the S3 settings in its environment, the real client tools
@@ -37,7 +37,7 @@ import pymysql
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, 'roles', 'backup', 'files', 'mlflow_backup.py')
+SCRIPT = os.path.join(ROOT, 'roles', 'mlflow', 'files', 'mlflow_backup.py')
 TOOLS = ('pg_dump', 'pg_restore', 'psql', 'mariadb-dump', 'mariadb')
 MLFLOW_VERSION = '3.17.2'
 REVISION = '1b5f0d9ad7c1'

@@ -610,8 +610,9 @@ class Bucket:
 
     def check(self):
         import botocore.exceptions
+        # A listing of the prefix, not HeadBucket: MLflow's MinIO user may list its prefix only.
         try:
-            self.s3.head_bucket(Bucket=self.bucket)
+            self.s3.list_objects_v2(Bucket=self.bucket, Prefix='%s/' % self.prefix if self.prefix else '', MaxKeys=1)
         except botocore.exceptions.ClientError as exc:
             raise Failure('bucket %s at %s: %s' % (self.bucket, os.environ.get('MLFLOW_S3_ENDPOINT_URL'),
                                                    one_line(exc))) from None

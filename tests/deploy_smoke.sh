@@ -2,6 +2,9 @@
 # The README's first command, for real: `make deploy` from a checkout on a fresh Debian 12 host
 # (a systemd test host standing in for the user's machine), run twice; then the stack must answer
 # over HTTPS with the generated CA and credentials, and the second run must change nothing.
+# Then `make restore` onto this fresh stack: the backup the Molecule default scenario took of its
+# own stack (refused first in a copy with a tampered manifest); every run of that stack must read
+# back with its artifacts' sha256 (REQUIRE_RESTORE=1, set by `make test`: the backup must exist).
 #
 # The host gets two things a user's machine would have: this machine's CA bundle in its trust
 # store (TLS-inspecting network), and the MinIO binary in the controller cache (Debian 12 has no
@@ -48,3 +51,50 @@ with mlflow.start_run(experiment_id=exp) as run:
     mlflow.log_text(\"hello\", \"hello.txt\")
 print(\"run\", run.info.run_id, \"artifact:\", mlflow.artifacts.load_text(run.info.artifact_uri + \"/hello.txt\"))
 "'
+
+# --- Restore onto this fresh stack: the backup the Molecule default scenario took of its own stack
+# (molecule/shared/day2.yml copies it to the controller with the verify's run list).
+export_dir=tests/output/molecule/default/backup
+backup=$(find "$export_dir" -mindepth 1 -maxdepth 1 -type d -name '2*' -printf '%f\n' 2>/dev/null | sort | tail -n 1)
+if [ -z "$backup" ]; then
+  if [ "${REQUIRE_RESTORE:-0}" = 1 ]; then
+    echo "no backup in $export_dir: run tests/molecule.sh default first (make test does)" >&2
+    exit 1
+  fi
+  echo "=== restore check NOT RUN: no backup in $export_dir (tests/molecule.sh default exports one)"
+  exit 0
+fi
+backups=/var/backups/onprem-mlflow
+docker cp "$export_dir/$backup" "$name:$backups/$backup"
+docker cp "$export_dir/runs.json" "$name:/root/backup-runs.json"
+# A copy whose manifest was edited: one object's recorded sha256 changed.
+in_host "cp -a $backups/$backup $backups/$backup-tampered && python3 - $backups/$backup-tampered/manifest.json <<'PY'
+import json, sys
+path = sys.argv[1]
+manifest = json.load(open(path))
+entry = max(manifest['artifacts']['list'], key=lambda item: item['bytes'])
+entry['sha256'] = '0' * 64
+json.dump(manifest, open(path, 'w'))
+PY"
+
+echo "=== make restore of a tampered backup is refused before any change (log: $log/restore-tampered.log)"
+if in_host "cd /root/onprem-mlflow && make restore BACKUP=$backup-tampered" >"$log/restore-tampered.log" 2>&1; then
+  echo "the tampered backup was restored" >&2
+  exit 1
+fi
+grep -q 'does not match its manifest; nothing was changed' "$log/restore-tampered.log" ||
+  { tail -n 40 "$log/restore-tampered.log"; echo "refused for another reason than the manifest" >&2; exit 1; }
+client_check() { # python code run with the client settings of `make deploy`
+  in_host "set -a; . /root/.onprem-mlflow/local/client.env; set +a; cd /root/onprem-mlflow
+    GIT_PYTHON_REFRESH=quiet /opt/mlflow/venv/bin/python $1"
+}
+client_check "-c 'import mlflow; assert mlflow.get_experiment_by_name(\"deploy-smoke\"), \"the stack changed\"; print(\"unchanged: experiment deploy-smoke still there\")'"
+
+echo "=== make restore of the default scenario's backup onto this stack (log: $log/restore.log)"
+in_host "cd /root/onprem-mlflow && make restore BACKUP=$backup" >"$log/restore.log" 2>&1 ||
+  { grep -E -B2 -A25 '^(fatal|failed):|FAILED!|ERROR!' "$log/restore.log" | tail -n 80; exit 1; }
+grep -A3 'PLAY RECAP' "$log/restore.log"
+echo "=== every run of the backup is here, with params, metrics, tags and the artifacts' sha256"
+client_check "molecule/shared/files/mlflow_roundtrip.py --check-only --state /root/backup-runs.json \
+  --password-file /root/.onprem-mlflow/local/htpasswd_\$MLFLOW_TRACKING_USERNAME"
+client_check "-c 'import mlflow; assert mlflow.get_experiment_by_name(\"deploy-smoke\") is None; print(\"replaced: experiment deploy-smoke gone\")'"

@@ -1,35 +1,26 @@
 """After a rotation, on an MLflow server host: old credentials are refused, the current ones work.
 
-    credential_check.py --env-file /etc/mlflow/mlflow.env   < old.json
+    systemd-run --wait --pipe --quiet --property=EnvironmentFile=/etc/mlflow/mlflow.env \
+        /opt/mlflow/venv/bin/python credential_check.py --bucket B --prefix P   < old.json
 
 old.json (on standard input, so no secret is on a command line): {"db_password": ..., "s3_secret_key":
-..., "minio_root_user": ..., "minio_root_password": ...}. The current credentials are MLflow's, from
-its environment file. Tries the database (SQLAlchemy, the backend store URI with each password)
-and MinIO (boto3: MLflow's user with each secret key, and the root user with the old password).
+..., "minio_root_user": ..., "minio_root_password": ...}. The current credentials are MLflow's: its
+environment file, given to the process by systemd as to the server. Tries the database (SQLAlchemy,
+the backend store URI with each password) and MinIO (boto3: MLflow's user with each secret key, and
+the root user with the old password).
 Prints one JSON object of booleans; exits 1 unless every old credential was refused and every
 current one accepted.
 """
 
 import argparse
 import json
+import os
 import sys
 
 import boto3
 import sqlalchemy
 from botocore.config import Config
 from botocore.exceptions import ClientError
-
-
-def read_env_file(path):
-    values = {}
-    with open(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            name, value = line.split("=", 1)
-            values[name.strip()] = value.strip().strip('"')
-    return values
 
 
 def db_accepts(uri, password):
@@ -67,12 +58,11 @@ def s3_accepts(env, access_key, secret_key, prefix):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--env-file", required=True)
     parser.add_argument("--bucket", required=True)
     parser.add_argument("--prefix", required=True)
     args = parser.parse_args()
     old = json.load(sys.stdin)
-    env = dict(read_env_file(args.env_file), BUCKET=args.bucket)
+    env = dict(os.environ, BUCKET=args.bucket)
     uri = env["MLFLOW_BACKEND_STORE_URI"]
     prefix = args.prefix.rstrip("/") + "/"
     result = {

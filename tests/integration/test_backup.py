@@ -85,13 +85,22 @@ class Stack:
         self._make_shims()
 
     # --- database -----------------------------------------------------------------------
-    def _create_database(self):
+    def _admin(self):
+        """A superuser connection of the engine under test (autocommit)."""
         s = self.services
-        encoded = quote(self.password, safe='')
         if self.engine == 'postgresql':
             admin = psycopg2.connect(host=s['PG_HOST'], port=int(s['PG_PORT']), user=s['PG_USER'],
                                      password=s['PG_PASSWORD'], dbname='postgres')
             admin.autocommit = True
+            return admin
+        return pymysql.connect(host=s['MYSQL_HOST'], port=int(s['MYSQL_PORT']), user=s['MYSQL_USER'],
+                               password=s['MYSQL_PASSWORD'], autocommit=True)
+
+    def _create_database(self):
+        s = self.services
+        encoded = quote(self.password, safe='')
+        if self.engine == 'postgresql':
+            admin = self._admin()
             with admin.cursor() as cur:
                 cur.execute(psycopg2.sql.SQL('CREATE ROLE {} LOGIN PASSWORD {}').format(
                     psycopg2.sql.Identifier(self.user), psycopg2.sql.Literal(self.password)))
@@ -101,8 +110,7 @@ class Stack:
             self.uri = 'postgresql+psycopg2://%s:%s@%s:%s/%s?sslmode=disable' % (
                 self.user, encoded, s['PG_HOST'], s['PG_PORT'], self.db)
         else:
-            admin = pymysql.connect(host=s['MYSQL_HOST'], port=int(s['MYSQL_PORT']), user=s['MYSQL_USER'],
-                                    password=s['MYSQL_PASSWORD'], autocommit=True)
+            admin = self._admin()
             with admin.cursor() as cur:
                 cur.execute('CREATE DATABASE `%s` CHARACTER SET utf8mb4' % self.db)
                 for host in ('127.0.0.1', 'localhost'):
@@ -265,18 +273,14 @@ exec '%s' "$@"
         return tools
 
     def cleanup(self):
-        s = self.services
         if self.engine == 'postgresql':
-            admin = psycopg2.connect(host=s['PG_HOST'], port=int(s['PG_PORT']), user=s['PG_USER'],
-                                     password=s['PG_PASSWORD'], dbname='postgres')
-            admin.autocommit = True
+            admin = self._admin()
             with admin.cursor() as cur:
                 cur.execute(psycopg2.sql.SQL('DROP DATABASE IF EXISTS {} WITH (FORCE)').format(
                     psycopg2.sql.Identifier(self.db)))
                 cur.execute(psycopg2.sql.SQL('DROP ROLE IF EXISTS {}').format(psycopg2.sql.Identifier(self.user)))
         else:
-            admin = pymysql.connect(host=s['MYSQL_HOST'], port=int(s['MYSQL_PORT']), user=s['MYSQL_USER'],
-                                    password=s['MYSQL_PASSWORD'], autocommit=True)
+            admin = self._admin()
             with admin.cursor() as cur:
                 cur.execute('DROP DATABASE IF EXISTS `%s`' % self.db)
                 for host in ('127.0.0.1', 'localhost'):

@@ -25,7 +25,8 @@ TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git sh
 .PHONY: help
 help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
-	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one (README: Day-2)"
+	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one;"
+	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
 	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | build"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
@@ -55,9 +56,13 @@ deploy: venv
 
 # Day-2 (README.md): a backup now; a restore of the backup named BACKUP (in the backup directory of
 # the maintenance host).
-.PHONY: backup restore
+.PHONY: backup restore rotate
 backup: venv
 	ansible-playbook -i $(INVENTORY) playbooks/backup.yml
+
+rotate: venv
+	@test -n "$(ROTATE)" || { echo "usage: make rotate ROTATE=db_password,s3_secret_key,minio_root_password,users,tls" >&2; exit 2; }
+	ansible-playbook -i $(INVENTORY) playbooks/rotate.yml -e mlflow_rotate=$(ROTATE)
 
 restore: venv
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<name of a backup, e.g. 20261123T023000Z>" >&2; exit 2; }

@@ -82,7 +82,8 @@ if in_host "cd /root/onprem-mlflow && make restore BACKUP=$backup-tampered" >"$l
   echo "the tampered backup was restored" >&2
   exit 1
 fi
-grep -q 'does not match its manifest; nothing was changed' "$log/restore-tampered.log" ||
+# (the play's message may be wrapped over lines in the log)
+tr -s ' \n' ' ' <"$log/restore-tampered.log" | grep -q 'does not match its manifest; nothing was changed' ||
   { tail -n 40 "$log/restore-tampered.log"; echo "refused for another reason than the manifest" >&2; exit 1; }
 client_check() { # python code run with the client settings of `make deploy`
   in_host "set -a; . /root/.onprem-mlflow/local/client.env; set +a; cd /root/onprem-mlflow

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run one Molecule scenario end to end:
 #   destroy → create → converge (-vvv, logged) → verify → bench smoke (`default` only: bench/smoke.sh)
-#   → side effect (molecule/shared/faults.yml: kill -9 each service, reboot every host, isolation
-#   checks, large artifact) → idempotence
+#   → side effect (molecule/shared/faults.yml: day-2 jobs, kill -9 each service, reboot every host,
+#   isolation checks, large artifact) → `mysql` only: credential rotation (molecule/shared/rotation.yml)
+#   → idempotence
 #   (second converge changed=0, logged) → verify again (data from the first pass intact) →
 #   collect `ps auxww`, the journal and the services' logs of every host → no secret in any of
 #   those texts → destroy. Prints how long each step took.
@@ -73,6 +74,14 @@ grep -E -A14 'TASK \[(Recovery time|Recovery times|Peak RSS|What the outsider|Wh
   "$logdir/side-effect.log" | grep -E '"msg"|msg:|ok:|fatal|failed|changed:' | cut -c1-400 || true
 grep -E -A20 'fatal:|FAILED!' "$logdir/side-effect.log" | cut -c1-600 | tail -n 60 || true
 grep -A12 'PLAY RECAP' "$logdir/side-effect.log" || true
+if [ "$scenario" = mysql ] && [ "$status" -eq 0 ]; then
+  # Credential rotation (molecule/shared/rotation.yml): every old credential refused afterwards; the
+  # idempotence step and the verify below then run with the new ones.
+  step "rotation of every credential (log: $logdir/rotation.log)"
+  run_logged "$logdir/rotation.log" env ONPREM_SIDE_EFFECT=rotation molecule side-effect -s "$scenario"
+  grep -E -A3 'TASK \[Show what was refused' "$logdir/rotation.log" | grep -E 'msg' || true
+  grep -A12 'PLAY RECAP' "$logdir/rotation.log"
+fi
 step "idempotence (log: $logdir/idempotence.log)"
 run_logged "$logdir/idempotence.log" molecule idempotence -s "$scenario"
 grep -A12 'PLAY RECAP' "$logdir/idempotence.log"
@@ -83,6 +92,7 @@ step "collect ps, journal and service logs of every host (into $logdir/hosts)"
 hosts=$(python3 -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
   "molecule/$scenario/molecule.yml")
 also=(--also "$logdir/idempotence.log" --also "$logdir/side-effect.log")
+if [ -f "$logdir/rotation.log" ]; then also+=(--also "$logdir/rotation.log"); fi
 for host in $hosts; do
   docker exec "$host" ps auxww >"$logdir/hosts/$host.ps.txt"
   docker exec "$host" journalctl --no-pager >"$logdir/hosts/$host.journal.txt"

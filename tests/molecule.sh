@@ -3,8 +3,9 @@
 #   destroy → create → converge (-vvv, logged) → verify → bench smoke (`default` only: bench/smoke.sh)
 #   → side effect (molecule/shared/faults.yml: day-2 jobs, kill -9 each service, reboot every host,
 #   isolation checks, large artifact) → `mysql` only: the MLflow upgrade (its first converge installs
-#   molecule_upgrade_from of molecule.yml; now a converge at the pinned version, -vvv, logged, then
-#   the checks of molecule/shared/upgrade.yml) → `mysql` only: credential rotation
+#   molecule_upgrade_from of molecule.yml; a failing upgrade rolled back, molecule/shared/
+#   upgrade_rollback.yml; then a converge at the pinned version, -vvv, logged, and the checks of
+#   molecule/shared/upgrade.yml) → `mysql` only: credential rotation
 #   (molecule/shared/rotation.yml) → idempotence
 #   (second converge changed=0, logged) → verify again (data from the first pass intact) →
 #   collect `ps auxww`, the journal and the services' logs of every host → no secret in any of
@@ -86,15 +87,23 @@ grep -E -A20 'fatal:|FAILED!' "$logdir/side-effect.log" | cut -c1-600 | tail -n 
 grep -A12 'PLAY RECAP' "$logdir/side-effect.log" || true
 if [ -n "$upgrade_from" ]; then
   # The upgrade to the pinned MLflow version, before the rotation: playbooks/rotate.yml runs site.yml,
-  # which would upgrade on its own. Then molecule/shared/upgrade.yml: the new venv serves, the old
-  # one stays, the pre-upgrade backup is the old version's, the old client's runs read back with the
-  # new client; an MLflow version that cannot be installed fails and changes nothing.
+  # which would upgrade on its own. First molecule/shared/upgrade_rollback.yml: a fault keeps the new
+  # version from starting, site.yml must roll back (old version serving, the pre-upgrade backup
+  # restored, the old client's runs intact). Then the upgrade for real, and molecule/shared/upgrade.yml:
+  # the new venv serves, the old one stays, the pre-upgrade backup is the old version's, the old
+  # client's runs read back with the new client; a version that cannot be installed fails and
+  # changes nothing.
+  step "upgrade with a fault: rolled back (molecule/shared/upgrade_rollback.yml; log: $logdir/upgrade-rollback.log)"
+  run_logged "$logdir/upgrade-rollback.log" env ONPREM_SIDE_EFFECT=upgrade_rollback molecule side-effect -s "$scenario"
+  grep -E -A3 'TASK \[Show how the upgrade ended' "$logdir/upgrade-rollback.log" | grep -E 'msg' | cut -c1-600 || true
+  grep -A12 'PLAY RECAP' "$logdir/upgrade-rollback.log"
   step "upgrade MLflow $upgrade_from to the pinned version, converge -vvv (log: $logdir/upgrade.log)"
   run_logged "$logdir/upgrade.log" molecule converge -s "$scenario" -- -vvv
-  # Each upgrade step and its first result line.
-  awk '/^TASK \[onprem\.mlflow\.mlflow : (Stop MLflow on every server|Run the backup service|Run mlflow db upgrade with the new venv|Point every server.s venv link|Every server serves MLflow)/ {
-    print; want = 1; next } want && /^(ok|changed|skipping|fatal|failed):/ { print substr($0, 1, 200); want = 0 }' \
-    "$logdir/upgrade.log" || true
+  # Each upgrade step and its first result line (the log's lines come boxed and coloured by Molecule).
+  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ *//' "$logdir/upgrade.log" | awk '
+    /^TASK \[onprem\.mlflow\.mlflow : (Stop MLflow on every server|Run the backup service|Run mlflow db upgrade with the new venv|Point every server.s venv link|Every server serves MLflow|Every proxy serves the new version)/ {
+      print; want = 1; next }
+    want && /^(ok|changed|skipping|fatal|failed)/ { print substr($0, 1, 200); want = 0 }' || true
   grep -A12 'PLAY RECAP' "$logdir/upgrade.log"
   step "upgrade checks (molecule/shared/upgrade.yml; log: $logdir/upgrade-check.log)"
   run_logged "$logdir/upgrade-check.log" env ONPREM_SIDE_EFFECT=upgrade molecule side-effect -s "$scenario"
@@ -118,7 +127,7 @@ step "collect ps, journal and service logs of every host (into $logdir/hosts)"
 hosts=$(python3 -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
   "molecule/$scenario/molecule.yml")
 also=(--also "$logdir/idempotence.log" --also "$logdir/side-effect.log")
-for log in rotation upgrade upgrade-check; do
+for log in rotation upgrade-rollback upgrade upgrade-check; do
   if [ -f "$logdir/$log.log" ]; then also+=(--also "$logdir/$log.log"); fi
 done
 for host in $hosts; do

@@ -2,8 +2,11 @@
 # Run one Molecule scenario end to end:
 #   destroy → create → converge (-vvv, logged) → verify → bench smoke (`default` only: bench/smoke.sh)
 #   → side effect (molecule/shared/faults.yml: day-2 jobs, kill -9 each service, reboot every host,
-#   isolation checks, large artifact) → `mysql` only: credential rotation (molecule/shared/rotation.yml)
-#   → idempotence
+#   isolation checks, large artifact) → `mysql` only: the MLflow upgrade (its first converge installs
+#   molecule_upgrade_from of molecule.yml; a failing upgrade rolled back, molecule/shared/
+#   upgrade_rollback.yml; then a converge at the pinned version, -vvv, logged, and the checks of
+#   molecule/shared/upgrade.yml) → `mysql` only: credential rotation
+#   (molecule/shared/rotation.yml) → idempotence
 #   (second converge changed=0, logged) → verify again (data from the first pass intact) →
 #   collect `ps auxww`, the journal and the services' logs of every host → no secret in any of
 #   those texts → destroy. Prints how long each step took.
@@ -52,10 +55,18 @@ run_logged() {
   fi
 }
 
+# The MLflow version an upgrade test starts from (a group var of the scenario's molecule.yml; only
+# mysql has one): the first converge installs it, the upgrade step below the pinned version.
+upgrade_from=$(python3 -c 'import sys, yaml
+inventory = yaml.safe_load(open(sys.argv[1])).get("provisioner", {}).get("inventory", {})
+print(inventory.get("group_vars", {}).get("all", {}).get("molecule_upgrade_from", ""))' "molecule/$scenario/molecule.yml")
+converge_args=(-vvv)
+if [ -n "$upgrade_from" ]; then converge_args+=(--extra-vars "mlflow_version=$upgrade_from"); fi
+
 step destroy; molecule destroy -s "$scenario" >/dev/null
 step create; molecule create -s "$scenario"
-step "converge -vvv (log: $logdir/converge.log)"
-run_logged "$logdir/converge.log" molecule converge -s "$scenario" -- -vvv
+step "converge -vvv${upgrade_from:+ at MLflow $upgrade_from (the upgrade starts there)} (log: $logdir/converge.log)"
+run_logged "$logdir/converge.log" molecule converge -s "$scenario" -- "${converge_args[@]}"
 grep -A12 'PLAY RECAP' "$logdir/converge.log"
 step "no secret in the -vvv converge log"
 python3 tests/scripts/check_no_secrets.py "$logdir/converge.log" "$logdir/credentials"
@@ -74,6 +85,30 @@ grep -E -A14 'TASK \[(Recovery time|Recovery times|Peak RSS|What the outsider|Wh
   "$logdir/side-effect.log" | grep -E '"msg"|msg:|ok:|fatal|failed|changed:' | cut -c1-400 || true
 grep -E -A20 'fatal:|FAILED!' "$logdir/side-effect.log" | cut -c1-600 | tail -n 60 || true
 grep -A12 'PLAY RECAP' "$logdir/side-effect.log" || true
+if [ -n "$upgrade_from" ]; then
+  # The upgrade to the pinned MLflow version, before the rotation: playbooks/rotate.yml runs site.yml,
+  # which would upgrade on its own. First molecule/shared/upgrade_rollback.yml: a fault keeps the new
+  # version from starting, site.yml must roll back (old version serving, the pre-upgrade backup
+  # restored, the old client's runs intact). Then the upgrade for real, and molecule/shared/upgrade.yml:
+  # the new venv serves, the old one stays, the pre-upgrade backup is the old version's, the old
+  # client's runs read back with the new client; a version that cannot be installed fails and
+  # changes nothing.
+  step "upgrade with a fault: rolled back (molecule/shared/upgrade_rollback.yml; log: $logdir/upgrade-rollback.log)"
+  run_logged "$logdir/upgrade-rollback.log" env ONPREM_SIDE_EFFECT=upgrade_rollback molecule side-effect -s "$scenario"
+  grep -E -A3 'TASK \[Show how the upgrade ended' "$logdir/upgrade-rollback.log" | grep -E 'msg' | cut -c1-600 || true
+  grep -A12 'PLAY RECAP' "$logdir/upgrade-rollback.log"
+  step "upgrade MLflow $upgrade_from to the pinned version, converge -vvv (log: $logdir/upgrade.log)"
+  run_logged "$logdir/upgrade.log" molecule converge -s "$scenario" -- -vvv
+  # Each upgrade step and its first result line (the log's lines come boxed and coloured by Molecule).
+  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ *//' "$logdir/upgrade.log" | awk '
+    /^TASK \[onprem\.mlflow\.mlflow : (Stop MLflow on every server|Run the backup service|Run mlflow db upgrade with the new venv|Point every server.s venv link|Every server serves MLflow|Every proxy serves the new version)/ {
+      print; want = 1; next }
+    want && /^(ok|changed|skipping|fatal|failed)/ { print substr($0, 1, 200); want = 0 }' || true
+  grep -A12 'PLAY RECAP' "$logdir/upgrade.log"
+  step "upgrade checks (molecule/shared/upgrade.yml; log: $logdir/upgrade-check.log)"
+  run_logged "$logdir/upgrade-check.log" env ONPREM_SIDE_EFFECT=upgrade molecule side-effect -s "$scenario"
+  grep -A12 'PLAY RECAP' "$logdir/upgrade-check.log"
+fi
 if [ "$scenario" = mysql ] && [ "$status" -eq 0 ]; then
   # Credential rotation (molecule/shared/rotation.yml): every old credential refused afterwards; the
   # idempotence step and the verify below then run with the new ones.
@@ -92,7 +127,9 @@ step "collect ps, journal and service logs of every host (into $logdir/hosts)"
 hosts=$(python3 -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
   "molecule/$scenario/molecule.yml")
 also=(--also "$logdir/idempotence.log" --also "$logdir/side-effect.log")
-if [ -f "$logdir/rotation.log" ]; then also+=(--also "$logdir/rotation.log"); fi
+for log in rotation upgrade-rollback upgrade upgrade-check; do
+  if [ -f "$logdir/$log.log" ]; then also+=(--also "$logdir/$log.log"); fi
+done
 for host in $hosts; do
   docker exec "$host" ps auxww >"$logdir/hosts/$host.ps.txt"
   docker exec "$host" journalctl --no-pager >"$logdir/hosts/$host.journal.txt"

@@ -183,7 +183,7 @@ def tarball_members(tmp_path_factory):
 
 
 def test_tarball_keeps_development_files_out(tarball_members):
-    members, _ = tarball_members
+    members = tarball_members[0]
     leaked = [m for m in members
               if FORBIDDEN_PARTS & set(Path(m).parts) or m in FORBIDDEN_FILES
               or m.endswith((".pyc", ".swp", "~", ".tar.gz"))]

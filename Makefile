@@ -29,6 +29,7 @@ help:
 	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
 	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | build"
+	@echo "make changelog CHANGELOG.md from changelogs/ (README: Changelog fragments)"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
 
 # `make deploy` needs Ansible only; the test tools come on top for `make test`.
@@ -98,6 +99,16 @@ lint: venv-dev
 	yamllint -s .
 	ruff check .
 	ansible-lint
+	antsibull-changelog lint
+	@out=$$(mktemp --suffix=.md); trap 'rm -f "$$out"' EXIT; \
+	antsibull-changelog generate --output "$$out" --output-format md; \
+	diff -u CHANGELOG.md "$$out" || { echo "CHANGELOG.md is not what antsibull-changelog generate writes from changelogs/: run make changelog" >&2; exit 1; }
+
+# CHANGELOG.md from changelogs/changelog.yaml (released versions). Unreleased changes are fragments in
+# changelogs/fragments/ (README.md, "Changelog fragments"); `antsibull-changelog release` moves them in.
+.PHONY: changelog
+changelog: venv-dev
+	antsibull-changelog generate
 
 .PHONY: sanity
 sanity: venv-dev

@@ -24,7 +24,7 @@ description:
     sends no request that changes anything.
   - "Admin requests that carry secrets are encrypted as MinIO requires (madmin C(EncryptData)): Argon2id and
     AES-256-GCM when argon2-cffi is installed, else PBKDF2-SHA256 and AES-256-GCM, both accepted by MinIO."
-version_added: 0.1.0
+version_added: 0.2.0
 author:
   - onprem.mlflow maintainers (@onprem-mlflow)
 extends_documentation_fragment:

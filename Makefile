@@ -27,6 +27,7 @@ help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
 	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one;"
 	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
+	@echo "make model-card CARD=<file>  attach a model card to the MLflow run it names (README: Model cards)"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
 	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | build"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
@@ -67,6 +68,13 @@ rotate: venv
 restore: venv
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<name of a backup, e.g. 20261123T023000Z>" >&2; exit 2; }
 	ansible-playbook -i $(INVENTORY) playbooks/restore.yml -e mlflow_restore_backup=$(BACKUP)
+
+# A model card kept in git, attached to the MLflow run it names (README: Model cards). The client
+# settings come from the environment: set -a; . ~/.onprem-mlflow/local/client.env; set +a
+.PHONY: model-card
+model-card: venv
+	@test -n "$(CARD)" || { echo "usage: make model-card CARD=path/to/modelcard.yml (MLFLOW_TRACKING_* from the stack's client.env)" >&2; exit 2; }
+	ansible-playbook playbooks/model_card.yml -e model_card_path=$(CARD)
 
 # --- controller prerequisites for the tests -----------------------------------------------
 .PHONY: debs

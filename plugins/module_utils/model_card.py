@@ -153,9 +153,9 @@ def schema_errors(value, schema=None, path=''):
             errors.append('%s must be %s (got %r)' % (where, schema.get('x-format', 'match %s' % schema['pattern']),
                                                       value))
     if isinstance(value, list):
-        if len(value) < schema.get('minItems', 0):
-            errors.append('%s must list at least %d item%s' % (where, schema['minItems'],
-                                                                 '' if schema['minItems'] == 1 else 's'))
+        least = schema.get('minItems', 0)
+        if len(value) < least:
+            errors.append('%s must list at least %d item%s' % (where, least, '' if least == 1 else 's'))
         if 'items' in schema:
             for index, item in enumerate(value):
                 errors.extend(schema_errors(item, schema['items'], '%s[%d]' % (path, index)))
@@ -350,7 +350,7 @@ def _cell(value):
 
 
 def _table(headers, rows):
-    lines = ['| %s |' % ' | '.join(headers), '|%s' % ''.join(' --- |' for _ in headers)]
+    lines = ['| %s |' % ' | '.join(headers), '|' + ' --- |' * len(headers)]
     lines.extend('| %s |' % ' | '.join(_cell(cell) for cell in row) for row in rows)
     return lines + ['']
 

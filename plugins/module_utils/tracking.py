@@ -131,9 +131,10 @@ class TrackingClient(object):
                 message = 'redirected to %s: use that URL as tracking_uri' % exc.headers.get('Location')
             detail = ': '.join(part for part in (error_code, message) if part)
             hint = _HINTS.get(exc.code)
-            raise TrackingError('%s answered HTTP %s%s%s' % (where, exc.code, ' (%s)' % detail if detail else '',
-                                                                '; ' + hint if hint else ''),
-                                status=exc.code, error_code=error_code) from None
+            message = '%s answered HTTP %s' % (where, exc.code)
+            message += ' (%s)' % detail if detail else ''
+            message += '; ' + hint if hint else ''
+            raise TrackingError(message, status=exc.code, error_code=error_code) from None
         except (URLError, OSError, ValueError) as exc:
             reason = getattr(exc, 'reason', exc)
             raise TrackingError('%s %s%s failed: %s' % (method, self.uri, path, to_native(reason))) from None

@@ -16,6 +16,10 @@ INVENTORY ?= inventories/local/hosts.yml
 MINIO_VERSION := $(shell sed -n 's/^minio_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles/minio/defaults/main.yml)
 MINIO_CACHE := $(HOME)/.cache/onprem-mlflow/minio/$(MINIO_VERSION)
 export MINIO_BIN := $(MINIO_CACHE)/minio
+# The full MLflow server (the controller's .venv has mlflow-skinny, a client only) for the model card
+# integration test (tests/integration/test_model_card.py): a venv of its own, made once per version.
+MLFLOW_VERSION := $(shell sed -n 's/^mlflow_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles/mlflow/defaults/main.yml)
+export ONPREM_MLFLOW_SERVER_VENV ?= $(HOME)/.cache/onprem-mlflow/mlflow-server/$(MLFLOW_VERSION)
 SCENARIOS ?= default mysql split
 # System packages `make test` needs on the controller (Debian). The python3-* ones let the module
 # integration tests run onprem.mlflow.minio_user on Debian's own python3, as on the MinIO hosts.
@@ -27,8 +31,9 @@ help:
 	@echo "make deploy    converge inventories/local (all-in-one on this machine), then print URL and credentials"
 	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one;"
 	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
+	@echo "make model-card CARD=<file>  attach a model card to the MLflow run it names (README: Model cards)"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
-	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | build"
+	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | mlflow-server | build"
 	@echo "make changelog CHANGELOG.md from changelogs/ (README: Changelog fragments)"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
 
@@ -69,6 +74,13 @@ restore: venv
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<name of a backup, e.g. 20261123T023000Z>" >&2; exit 2; }
 	ansible-playbook -i $(INVENTORY) playbooks/restore.yml -e mlflow_restore_backup=$(BACKUP)
 
+# A model card kept in git, attached to the MLflow run it names (README: Model cards). The client
+# settings come from the environment: set -a; . ~/.onprem-mlflow/local/client.env; set +a
+.PHONY: model-card
+model-card: venv
+	@test -n "$(CARD)" || { echo "usage: make model-card CARD=path/to/modelcard.yml (MLFLOW_TRACKING_* from the stack's client.env)" >&2; exit 2; }
+	ansible-playbook playbooks/model_card.yml -e model_card_path=$(CARD)
+
 # --- controller prerequisites for the tests -----------------------------------------------
 .PHONY: debs
 debs:
@@ -87,6 +99,15 @@ $(MINIO_BIN):
 	@test -n "$(MINIO_VERSION)" || { echo "minio_version not found in roles/minio/defaults/main.yml"; exit 1; }
 	mkdir -p $(MINIO_CACHE)
 	cd /tmp && CGO_ENABLED=0 GOBIN=$(MINIO_CACHE) go install -trimpath github.com/minio/minio@$(MINIO_VERSION)
+
+.PHONY: mlflow-server
+mlflow-server: $(ONPREM_MLFLOW_SERVER_VENV)/.installed
+$(ONPREM_MLFLOW_SERVER_VENV)/.installed:
+	@test -n "$(MLFLOW_VERSION)" || { echo "mlflow_version not found in roles/mlflow/defaults/main.yml"; exit 1; }
+	rm -rf $(ONPREM_MLFLOW_SERVER_VENV)
+	$(PYTHON) -m venv $(ONPREM_MLFLOW_SERVER_VENV)
+	$(ONPREM_MLFLOW_SERVER_VENV)/bin/pip install --quiet mlflow==$(MLFLOW_VERSION)
+	@touch $@
 
 .PHONY: images
 images: dockerd
@@ -119,7 +140,7 @@ unit: venv-dev
 	pytest -q -p no:cacheprovider tests/unit tests/preflight
 
 .PHONY: integration
-integration: venv-dev debs minio
+integration: venv-dev debs minio mlflow-server
 	tests/integration/run.sh
 
 .PHONY: molecule

@@ -7,8 +7,9 @@
 # back with its artifacts' sha256 (REQUIRE_RESTORE=1, set by `make test`: the backup must exist).
 #
 # The host gets two things a user's machine would have: this machine's CA bundle in its trust
-# store (TLS-inspecting network), and the MinIO binary in the controller cache (Debian 12 has no
-# Go >= 1.24 to build it; `make minio` on this machine built it from source).
+# store (TLS-inspecting network), and the MinIO build in the controller cache (`make minio` on this
+# machine built it: minio and minio.sha256, which the role checks before reusing them), sparing the
+# host the Go toolchain fetch and the build of several minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=onprem-mlflow-deploy-smoke
@@ -17,7 +18,9 @@ minio_version=$(sed -n 's/^minio_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles
 minio_bin=${MINIO_BIN:-$HOME/.cache/onprem-mlflow/minio/$minio_version/minio}
 log=tests/output/deploy-smoke
 mkdir -p "$log"
-[ -x "$minio_bin" ] || { echo "no MinIO binary at $minio_bin (make minio)" >&2; exit 1; }
+if [ ! -x "$minio_bin" ] || [ ! -f "$minio_bin.sha256" ]; then
+  echo "no MinIO build at $minio_bin with its minio.sha256 (make minio)" >&2; exit 1
+fi
 
 tests/scripts/testhost.sh stop "$name"
 trap 'tests/scripts/testhost.sh stop "$name"' EXIT
@@ -27,6 +30,7 @@ in_host() { docker exec "$name" bash -euo pipefail -c "$1"; }
 docker cp /etc/ssl/certs/ca-certificates.crt "$name":/usr/local/share/ca-certificates/controller-bundle.crt
 in_host "mkdir -p /root/.cache/onprem-mlflow/minio/$minio_version /root/onprem-mlflow"
 docker cp "$minio_bin" "$name":/root/.cache/onprem-mlflow/minio/"$minio_version"/minio
+docker cp "$minio_bin.sha256" "$name":/root/.cache/onprem-mlflow/minio/"$minio_version"/minio.sha256
 git archive --format=tar HEAD | docker exec -i "$name" tar -x -C /root/onprem-mlflow
 in_host "update-ca-certificates >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make python3-venv >/dev/null"
 

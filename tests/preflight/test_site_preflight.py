@@ -60,6 +60,22 @@ CASES = {
     "short MinIO root password set on the role": ({"minio_root_password": "short"}, "minio_root_password"),
     "short S3 access key set on the mlflow role": ({"mlflow_s3_access_key": "ab"}, "mlflow_s3_access_key"),
     "public aliases not a list": ({"nginx_public_aliases": "mlflow.example.com"}, "nginx_public_aliases"),
+    # Source method, nothing cached (a cache directory that does not exist): which Go builds MinIO.
+    "no Go on the controller with the toolchain fetch off": (
+        {"minio_go_toolchain": "never", "minio_go_command": "/nonexistent/go",
+         "minio_controller_cache_dir": "/nonexistent/onprem-mlflow-cache"},
+        "minio_go_toolchain",
+    ),
+    "no Go module proxy to fetch the toolchain from": (
+        {"minio_go_toolchain": "always", "minio_go_proxy": "off", "minio_go_command": "/nonexistent/go",
+         "minio_controller_cache_dir": "/nonexistent/onprem-mlflow-cache",
+         "minio_go_toolchain_cache_dir": "/nonexistent/onprem-mlflow-go"},
+        "minio_go_proxy",
+    ),
+    "toolchain older than MinIO's go.mod asks for": ({"minio_go_toolchain_version": "1.22.12"}, "minio_go_min_version"),
+    "toolchain checksum not 64 hex digits": (
+        {"minio_go_toolchain_sha256": {"amd64": "f64ecb08"}}, "minio_go_toolchain_sha256",
+    ),
     "url method without checksum": (
         {"minio_install_method": "url", "minio_binary_url": "https://mirror.invalid/minio"},
         "minio_binary_sha256",

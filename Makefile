@@ -160,11 +160,27 @@ deploy-smoke: venv-dev images minio
 firewall-e2e: venv-dev images
 	tests/firewall_e2e.sh
 
-.PHONY: test
-# The deploy smoke test restores the backup the Molecule default scenario exported: required here.
+.PHONY: test test-lane-checks test-lane-services
+# Two lanes first, side by side on the machine's cores (each lane's stages in order; a lane's output
+# is printed when it ends): lint, sanity, unit, then the deploy smoke test's deploy phase (its test
+# host stays up) | the module integration tests. None of these asserts a duration. Then the Molecule
+# scenarios alone (their fault checks bound recovery times), then the deploy smoke test's restore of
+# the backup the default scenario exported (required here).
 test: export REQUIRE_RESTORE = 1
-test: debs lint sanity unit integration molecule deploy-smoke
-	@echo "stages: $(words $^) passed, 0 failed"
+test: debs venv-dev images minio mlflow-server
+	$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-checks test-lane-services
+	$(MAKE) --no-print-directory molecule
+	tests/deploy_smoke.sh restore
+	@echo "stages: lint sanity unit deploy-smoke integration molecule ($(SCENARIOS)) passed, 0 failed"
+
+test-lane-checks:
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory unit
+	tests/deploy_smoke.sh deploy
+
+test-lane-services:
+	$(MAKE) --no-print-directory integration
 
 
 # Benchmarks print and write timings and the ratios measured in one run, never pass or fail on them

@@ -10,8 +10,18 @@
 # store (TLS-inspecting network), and the MinIO build in the controller cache (`make minio` on this
 # machine built it: minio and minio.sha256, which the role checks before reusing them), sparing the
 # host the Go toolchain fetch and the build of several minutes.
+#
+# usage: tests/deploy_smoke.sh [all|deploy|restore]
+#   all (default)  both phases, the test host removed at the end
+#   deploy         start the host, `make deploy` twice, the client check; the host is LEFT RUNNING
+#                  for the restore phase (removed if the phase fails). `make test` runs this phase
+#                  beside the lint, sanity and unit stages, long before the backup exists.
+#   restore        on the host the deploy phase left: the restore of the default scenario's backup
+#                  (after tests/molecule.sh default); the host removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+phase=${1:-all}
+case $phase in all|deploy|restore) ;; *) echo "usage: $0 [all|deploy|restore]" >&2; exit 2 ;; esac
 name=onprem-mlflow-deploy-smoke
 image=onprem-mlflow/debian-bookworm:test
 minio_version=$(sed -n 's/^minio_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles/minio/defaults/main.yml)
@@ -22,32 +32,49 @@ if [ ! -x "$minio_bin" ] || [ ! -f "$minio_bin.sha256" ]; then
   echo "no MinIO build at $minio_bin with its minio.sha256 (make minio)" >&2; exit 1
 fi
 
-tests/scripts/testhost.sh stop "$name"
-trap 'tests/scripts/testhost.sh stop "$name"' EXIT
-tests/scripts/testhost.sh start "$name" "$image"
-
 in_host() { docker exec "$name" bash -euo pipefail -c "$1"; }
-docker cp /etc/ssl/certs/ca-certificates.crt "$name":/usr/local/share/ca-certificates/controller-bundle.crt
-in_host "mkdir -p /root/.cache/onprem-mlflow/minio/$minio_version /root/onprem-mlflow"
-docker cp "$minio_bin" "$name":/root/.cache/onprem-mlflow/minio/"$minio_version"/minio
-docker cp "$minio_bin.sha256" "$name":/root/.cache/onprem-mlflow/minio/"$minio_version"/minio.sha256
-git archive --format=tar HEAD | docker exec -i "$name" tar -x -C /root/onprem-mlflow
-in_host "update-ca-certificates >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make python3-venv >/dev/null"
 
-echo "=== make deploy (first run, log: $log/deploy-1.log)"
-in_host "cd /root/onprem-mlflow && make deploy" >"$log/deploy-1.log" 2>&1 || { tail -n 60 "$log/deploy-1.log"; exit 1; }
-grep -A3 'PLAY RECAP' "$log/deploy-1.log"
-grep -E 'MLflow: https://|Credentials|Client settings' "$log/deploy-1.log"
+if [ "$phase" = restore ]; then
+  # The host of the deploy phase, removed whatever the outcome.
+  trap 'tests/scripts/testhost.sh stop "$name"' EXIT
+  [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = true ] ||
+    { echo "no running $name: run tests/deploy_smoke.sh deploy first" >&2; exit 1; }
+else
+  tests/scripts/testhost.sh stop "$name"
+  if [ "$phase" = deploy ]; then
+    # Left running for the restore phase only when this phase passes.
+    stop_on_failure() {
+      local rc=$?
+      if [ "$rc" -ne 0 ]; then tests/scripts/testhost.sh stop "$name"; fi
+      return "$rc"
+    }
+    trap stop_on_failure EXIT
+  else
+    trap 'tests/scripts/testhost.sh stop "$name"' EXIT
+  fi
+  tests/scripts/testhost.sh start "$name" "$image"
 
-echo "=== make deploy (second run must change nothing)"
-in_host "cd /root/onprem-mlflow && make deploy" >"$log/deploy-2.log" 2>&1 || { tail -n 60 "$log/deploy-2.log"; exit 1; }
-grep -A3 'PLAY RECAP' "$log/deploy-2.log"
-grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$log/deploy-2.log" || { echo "second make deploy changed something" >&2; exit 1; }
+  docker cp /etc/ssl/certs/ca-certificates.crt "$name":/usr/local/share/ca-certificates/controller-bundle.crt
+  in_host "mkdir -p /root/.cache/onprem-mlflow/minio/$minio_version /root/onprem-mlflow"
+  docker cp "$minio_bin" "$name":/root/.cache/onprem-mlflow/minio/"$minio_version"/minio
+  docker cp "$minio_bin.sha256" "$name":/root/.cache/onprem-mlflow/minio/"$minio_version"/minio.sha256
+  git archive --format=tar HEAD | docker exec -i "$name" tar -x -C /root/onprem-mlflow
+  in_host "update-ca-certificates >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make python3-venv >/dev/null"
 
-echo "=== the printed client settings work: MLflow client over HTTPS with basic auth"
-in_host 'set -a; . /root/.onprem-mlflow/local/client.env; set +a
-  stat -c "%a %n" /root/.onprem-mlflow/local /root/.onprem-mlflow/local/client.env
-  GIT_PYTHON_REFRESH=quiet /opt/mlflow/venv/bin/python -c "
+  echo "=== make deploy (first run, log: $log/deploy-1.log)"
+  in_host "cd /root/onprem-mlflow && make deploy" >"$log/deploy-1.log" 2>&1 || { tail -n 60 "$log/deploy-1.log"; exit 1; }
+  grep -A3 'PLAY RECAP' "$log/deploy-1.log"
+  grep -E 'MLflow: https://|Credentials|Client settings' "$log/deploy-1.log"
+
+  echo "=== make deploy (second run must change nothing)"
+  in_host "cd /root/onprem-mlflow && make deploy" >"$log/deploy-2.log" 2>&1 || { tail -n 60 "$log/deploy-2.log"; exit 1; }
+  grep -A3 'PLAY RECAP' "$log/deploy-2.log"
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$log/deploy-2.log" || { echo "second make deploy changed something" >&2; exit 1; }
+
+  echo "=== the printed client settings work: MLflow client over HTTPS with basic auth"
+  in_host 'set -a; . /root/.onprem-mlflow/local/client.env; set +a
+    stat -c "%a %n" /root/.onprem-mlflow/local /root/.onprem-mlflow/local/client.env
+    GIT_PYTHON_REFRESH=quiet /opt/mlflow/venv/bin/python -c "
 import mlflow
 exp = mlflow.create_experiment(\"deploy-smoke\")
 with mlflow.start_run(experiment_id=exp) as run:
@@ -55,6 +82,11 @@ with mlflow.start_run(experiment_id=exp) as run:
     mlflow.log_text(\"hello\", \"hello.txt\")
 print(\"run\", run.info.run_id, \"artifact:\", mlflow.artifacts.load_text(run.info.artifact_uri + \"/hello.txt\"))
 "'
+fi
+if [ "$phase" = deploy ]; then
+  echo "=== deploy phase passed: $name left running for tests/deploy_smoke.sh restore"
+  exit 0
+fi
 
 # --- Restore onto this fresh stack: the backup the Molecule default scenario took of its own stack
 # (molecule/shared/day2.yml copies it to the controller with the verify's run list).

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command, for real: `make deploy` from a checkout on a fresh Debian 12 host
-# (a systemd test host standing in for the user's machine), run twice; then the stack must answer
-# over HTTPS with the generated CA and credentials, and the second run must change nothing.
+# (a systemd test host standing in for the user's machine); then a second run the way Galaxy users
+# run it (the built tarball installed with ansible-galaxy, `ansible-playbook onprem.mlflow.site`
+# with an inventory outside the checkout), which must change nothing; then the stack must answer
+# over HTTPS with the generated CA and credentials.
 # Then `make restore` onto this fresh stack: the backup the Molecule default scenario took of its
 # own stack (refused first in a copy with a tampered manifest); every run of that stack must read
 # back with its artifacts' sha256 (REQUIRE_RESTORE=1, set by `make test`: the backup must exist).
@@ -66,10 +68,22 @@ else
   grep -A3 'PLAY RECAP' "$log/deploy-1.log"
   grep -E 'MLflow: https://|Credentials|Client settings' "$log/deploy-1.log"
 
-  echo "=== make deploy (second run must change nothing)"
-  in_host "cd /root/onprem-mlflow && make deploy" >"$log/deploy-2.log" 2>&1 || { tail -n 60 "$log/deploy-2.log"; exit 1; }
+  # The second run goes the way of a user who installed the collection with ansible-galaxy: the
+  # tarball `make build` makes, installed into an empty collections path, run by its FQCN with an
+  # inventory outside the checkout (a copy of the one `make deploy` used) and no ansible.cfg; the
+  # Ansible of the checkout's venv (its `ansible` package brings community.crypto). Same stack,
+  # same credentials directory: it must change nothing.
+  echo "=== second run, the Galaxy way: make build, ansible-galaxy collection install, ansible-playbook onprem.mlflow.site (log: $log/deploy-2.log)"
+  in_host "cd /root/onprem-mlflow && make build >/dev/null
+    rm -rf /root/galaxy && mkdir -p /root/galaxy/collections && cp -r inventories/local /root/galaxy/inventory
+    cd /root/galaxy && export PATH=/root/onprem-mlflow/.venv/bin:\$PATH
+    ansible-galaxy collection install --offline -p /root/galaxy/collections /root/onprem-mlflow/tests/output/onprem-mlflow-*.tar.gz
+    ansible-galaxy collection list -p /root/galaxy/collections onprem.mlflow
+    ANSIBLE_COLLECTIONS_PATH=/root/galaxy/collections ansible-playbook -i inventory/hosts.yml onprem.mlflow.site" \
+    >"$log/deploy-2.log" 2>&1 || { tail -n 60 "$log/deploy-2.log"; exit 1; }
+  grep -E '^onprem\.mlflow ' "$log/deploy-2.log"
   grep -A3 'PLAY RECAP' "$log/deploy-2.log"
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$log/deploy-2.log" || { echo "second make deploy changed something" >&2; exit 1; }
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' "$log/deploy-2.log" || { echo "the second run (Galaxy way) changed something" >&2; exit 1; }
 
   echo "=== the printed client settings work: MLflow client over HTTPS with basic auth"
   in_host 'set -a; . /root/.onprem-mlflow/local/client.env; set +a

@@ -15,8 +15,9 @@
 #
 # usage: tests/deploy_smoke.sh [all|deploy|restore]
 #   all (default)  both phases, the test host removed at the end
-#   deploy         start the host, `make deploy` twice, the client check; the host is LEFT RUNNING
-#                  for the restore phase (removed if the phase fails). `make test` runs this phase
+#   deploy         start the host, `make deploy`, the second run the Galaxy way, the client check;
+#                  the host is LEFT PAUSED (docker pause) for the restore phase (removed if the
+#                  phase fails). `make test` runs this phase
 #                  beside the lint, sanity and unit stages, long before the backup exists.
 #   restore        on the host the deploy phase left: the restore of the default scenario's backup
 #                  (after tests/molecule.sh default); the host removed at the end.
@@ -41,6 +42,7 @@ if [ "$phase" = restore ]; then
   trap 'tests/scripts/testhost.sh stop "$name"' EXIT
   [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" = true ] ||
     { echo "no running $name: run tests/deploy_smoke.sh deploy first" >&2; exit 1; }
+  if [ "$(docker inspect -f '{{.State.Paused}}' "$name")" = true ]; then docker unpause "$name" >/dev/null; fi
 else
   tests/scripts/testhost.sh stop "$name"
   if [ "$phase" = deploy ]; then
@@ -98,7 +100,9 @@ print(\"run\", run.info.run_id, \"artifact:\", mlflow.artifacts.load_text(run.in
 "'
 fi
 if [ "$phase" = deploy ]; then
-  echo "=== deploy phase passed: $name left running for tests/deploy_smoke.sh restore"
+  # Frozen until the restore phase: its idle services take no CPU from the tests in between.
+  docker pause "$name" >/dev/null
+  echo "=== deploy phase passed: $name left paused for tests/deploy_smoke.sh restore"
   exit 0
 fi
 

@@ -11,13 +11,20 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 IT_DIR = os.environ.get('ONPREM_MLFLOW_IT_DIR', '/tmp/onprem-mlflow-it')
@@ -93,3 +100,65 @@ def run(tmp_path, collections_dir):
 @pytest.fixture
 def unique():
     return 'it_%s' % uuid.uuid4().hex[:8]
+
+
+# --- helpers of the tests that start servers of their own ----------------------------------------
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _make_tls(directory):
+    """A CA and a server certificate for 127.0.0.1 signed by it, written into ``directory``.
+
+    Returns the paths (ca.crt, server.crt, server.key).
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    valid = dict(not_valid_before=now - datetime.timedelta(minutes=5), not_valid_after=now + datetime.timedelta(days=1))
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'onprem-mlflow test CA')])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(valid['not_valid_before'])
+          .not_valid_after(valid['not_valid_after'])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(valid['not_valid_before']).not_valid_after(valid['not_valid_after'])
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    os.makedirs(directory, exist_ok=True)
+    files = (('ca.crt', ca.public_bytes(serialization.Encoding.PEM)),
+             ('server.crt', cert.public_bytes(serialization.Encoding.PEM)),
+             ('server.key', key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption())))
+    paths = []
+    for name, content in files:
+        paths.append(os.path.join(directory, name))
+        with open(paths[-1], 'wb') as handle:
+            handle.write(content)
+    return paths
+
+
+@pytest.fixture(scope='session')
+def free_port():
+    """A function returning a free TCP port on loopback."""
+    return _free_port
+
+
+@pytest.fixture(scope='session')
+def make_tls():
+    """A function writing a CA and a certificate for 127.0.0.1 into a directory: (ca, cert, key) paths."""
+    return _make_tls

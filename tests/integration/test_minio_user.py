@@ -8,11 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-import ipaddress
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -21,10 +18,6 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from ansible_collections.onprem.mlflow.plugins.module_utils import minio_admin
 
@@ -283,57 +276,19 @@ def test_debian_system_python(run, conn, minio, user, buckets):
 # HTTPS with a CA of our own: a second MinIO serving TLS
 # --------------------------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _write_tls_material(directory):
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'onprem-mlflow test CA')])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-          .not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    certs = os.path.join(directory, 'certs')
-    os.makedirs(os.path.join(certs, 'CAs'))
-    with open(os.path.join(certs, 'public.crt'), 'wb') as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(os.path.join(certs, 'private.key'), 'wb') as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-    ca_path = os.path.join(directory, 'ca.pem')
-    with open(ca_path, 'wb') as handle:
-        handle.write(ca.public_bytes(serialization.Encoding.PEM))
-    return certs, ca_path
-
-
 @pytest.fixture
-def tls_minio(minio, tmp_path):
+def tls_minio(minio, tmp_path, free_port, make_tls):
     binary = minio.get('MINIO_BIN_USED')
     if not binary:
         pytest.fail('MINIO_BIN_USED missing from the env file of services.sh')
     base = str(tmp_path / 'tls-minio')
-    certs, ca_path = _write_tls_material(base)
-    port, console = _free_port(), _free_port()
+    ca_path, cert, key = make_tls(base)
+    # MinIO's --certs-dir layout: public.crt, private.key and CAs/.
+    certs = os.path.join(base, 'certs')
+    os.makedirs(os.path.join(certs, 'CAs'))
+    shutil.copy(cert, os.path.join(certs, 'public.crt'))
+    shutil.copy(key, os.path.join(certs, 'private.key'))
+    port, console = free_port(), free_port()
     root_user, root_password = 'tlsroot%s' % uuid.uuid4().hex[:6], secret()
     env = dict(os.environ, MINIO_ROOT_USER=root_user, MINIO_ROOT_PASSWORD=root_password, MINIO_BROWSER='off')
     with open(os.path.join(base, 'server.log'), 'wb') as log:

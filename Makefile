@@ -39,15 +39,21 @@ help:
 	@echo "make changelog CHANGELOG.md from changelogs/ (README: Changelog fragments)"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
 
-# `make deploy` needs Ansible only; the test tools come on top for `make test`.
+# `make deploy` needs Ansible only; the test tools come on top for `make test`. The packages go in
+# with uv (pinned, installed into the venv by pip first): the `ansible` bundle is tens of thousands
+# of files, which pip takes minutes to unpack and uv seconds. pip reads its index, proxy and CA
+# settings from the environment and pip.conf; uv reads its own (UV_INDEX_URL, UV_FIND_LINKS, ...) and
+# SSL_CERT_FILE, plus pip's PIP_FIND_LINKS passed on below.
+UV_VERSION := 0.13.9
+UV_PIP := $(BIN)/uv pip install --quiet --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 $(BIN)/ansible-playbook: requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV_PIP) -r requirements.txt
 	@touch $@
 
 $(BIN)/molecule: requirements-dev.txt requirements.txt $(BIN)/ansible-playbook
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(UV_PIP) -r requirements-dev.txt
 	@touch $@
 
 .PHONY: venv venv-dev

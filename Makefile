@@ -42,10 +42,11 @@ help:
 # `make deploy` needs Ansible only; the test tools come on top for `make test`. The packages go in
 # with uv (pinned, installed into the venv by pip first): the `ansible` bundle is tens of thousands
 # of files, which pip takes minutes to unpack and uv seconds. pip reads its index, proxy and CA
-# settings from the environment and pip.conf; uv reads its own (UV_INDEX_URL, UV_FIND_LINKS, ...) and
-# SSL_CERT_FILE, plus pip's PIP_FIND_LINKS passed on below.
+# settings from the environment and pip.conf; uv reads its own (UV_INDEX_URL, UV_FIND_LINKS, ...),
+# plus pip's PIP_FIND_LINKS passed on below. Like pip, uv trusts the system's certificate store
+# (--system-certs: a TLS-inspecting proxy's CA added with update-ca-certificates) and SSL_CERT_FILE.
 UV_VERSION := 0.13.9
-UV_PIP := $(BIN)/uv pip install --quiet --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
+UV_PIP := $(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 $(BIN)/ansible-playbook: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)

@@ -6,10 +6,14 @@ with one bad value. The run must fail in the preflight play (no task of a later 
 nothing changed) with a message that names the variable.
 """
 
+import hashlib
+import http.server
 import json
 import os
+import platform
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -83,9 +87,8 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_value_fails_in_preflight_naming_the_variable(case, tmp_path):
-    extra_vars, variable = CASES[case]
+def run_site(tmp_path, extra_vars):
+    """site.yml against this controller with extra_vars; its json callback report."""
     (tmp_path / "hosts.yml").write_text(INVENTORY)
     extra_vars = dict(extra_vars, mlflow_stack_credentials_dir=str(tmp_path / "credentials"))
     env = dict(
@@ -100,7 +103,11 @@ def test_bad_value_fails_in_preflight_naming_the_variable(case, tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode != 0, result.stdout[-2000:]
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def assert_failed_in_preflight(report, variable, tmp_path):
+    """Only the preflight play ran, it failed naming variable, and nothing changed."""
     played = [play["play"]["name"] for play in report["plays"]]
     assert len(played) == 1 and played[0].startswith("Preflight"), played
     failures = [
@@ -112,3 +119,59 @@ def test_bad_value_fails_in_preflight_naming_the_variable(case, tmp_path):
     assert variable in str(failures), failures
     assert report["stats"]["localhost"]["changed"] == 0
     assert not (tmp_path / "credentials").exists(), "preflight must not generate secrets"
+    return failures
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_value_fails_in_preflight_naming_the_variable(case, tmp_path):
+    extra_vars, variable = CASES[case]
+    assert_failed_in_preflight(run_site(tmp_path, extra_vars), variable, tmp_path)
+
+
+class _ToolchainProxy(http.server.BaseHTTPRequestHandler):
+    """A Go module proxy on loopback whose toolchain zip is not the pinned one."""
+
+    body = b"PK not the Go toolchain"
+    requested = []
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.requested.append(self.path)
+        if self.path.startswith("/golang.org/toolchain/@v/") and self.path.endswith(".zip"):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(self.body)))
+            self.end_headers()
+            self.wfile.write(self.body)
+        else:
+            self.send_error(404)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_wrong_toolchain_checksum_stops_before_any_host_changes(tmp_path):
+    """The toolchain zip is fetched and checked in the preflight play: a pin that does not match the
+    bytes the proxy serves stops the run there, naming minio_go_toolchain_sha256; the zip is not kept."""
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
+    version = "1.26.10"
+    toolchain_dir = tmp_path / "go"
+    # The directory the toolchain would unpack into exists, so the preflight play's only change
+    # (creating it in the controller cache) does not count in the changed total this test checks.
+    (toolchain_dir / f"{version}-{arch}").mkdir(parents=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ToolchainProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        report = run_site(tmp_path, {
+            "minio_go_toolchain": "always",
+            "minio_go_toolchain_version": version,
+            "minio_go_toolchain_sha256": {arch: "0" * 64},
+            "minio_go_proxy": f"http://127.0.0.1:{server.server_address[1]}",
+            "minio_go_command": "/nonexistent/go",
+            "minio_controller_cache_dir": str(tmp_path / "cache"),
+            "minio_go_toolchain_cache_dir": str(toolchain_dir),
+        })
+    finally:
+        server.shutdown()
+    assert _ToolchainProxy.requested == [f"/golang.org/toolchain/@v/v0.0.1-go{version}.linux-{arch}.zip"]
+    failures = assert_failed_in_preflight(report, f"minio_go_toolchain_sha256['{arch}']", tmp_path)
+    assert hashlib.sha256(_ToolchainProxy.body).hexdigest() in str(failures), failures
+    assert not list(toolchain_dir.glob("*.zip")), "a zip that is not the pinned one was kept"

@@ -134,7 +134,7 @@ class _ToolchainProxy(http.server.BaseHTTPRequestHandler):
     body = b"PK not the Go toolchain"
     requested = []
 
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         self.requested.append(self.path)
         if self.path.startswith("/golang.org/toolchain/@v/") and self.path.endswith(".zip"):
             self.send_response(200)

@@ -157,8 +157,9 @@ molecule: venv-dev images minio
 	@for s in $(SCENARIOS); do tests/molecule.sh $$s; done
 
 .PHONY: deploy-smoke
-# `make deploy` itself, run twice inside a fresh Debian 12 test host, then used with its client.env.
-deploy-smoke: venv-dev images minio
+# `make deploy` itself, run inside a fresh Debian 12 test host (no Go, no MinIO build: it fetches Go
+# and builds MinIO), then again the Galaxy way, then used with its client.env.
+deploy-smoke: venv-dev images
 	tests/deploy_smoke.sh
 
 .PHONY: firewall-e2e
@@ -167,28 +168,28 @@ deploy-smoke: venv-dev images minio
 firewall-e2e: venv-dev images
 	tests/firewall_e2e.sh
 
-.PHONY: test test-lane-checks test-lane-services
+.PHONY: test test-lane-checks test-lane-deploy
 # Two lanes first, side by side on the machine's cores (each lane's stages in order; a lane's output
-# is printed when it ends): lint, sanity, unit, then the deploy smoke test's deploy phase (its test
-# host stays up) | the module integration tests. None of these asserts a duration. Then the Molecule
-# scenarios alone (their fault checks bound recovery times), then the deploy smoke test's restore of
-# the backup the default scenario exported (required here).
+# is printed when it ends): lint, sanity, unit, the module integration tests | the deploy smoke
+# test's deploy phase from nothing (its Go fetch and MinIO build are most of it; its test host stays
+# up). None of these asserts a duration. Then the Molecule scenarios alone (their fault checks bound
+# recovery times), then the deploy smoke test's restore of the backup the default scenario exported
+# (required here).
 test: export REQUIRE_RESTORE = 1
 test: debs venv-dev images minio mlflow-server
-	$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-checks test-lane-services
+	$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-checks test-lane-deploy
 	$(MAKE) --no-print-directory molecule
 	tests/deploy_smoke.sh restore
-	@echo "stages: lint sanity unit deploy-smoke integration molecule ($(SCENARIOS)) passed, 0 failed"
+	@echo "stages: lint sanity unit integration deploy-smoke molecule ($(SCENARIOS)) passed, 0 failed"
 
 test-lane-checks:
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit
-	tests/deploy_smoke.sh deploy
-
-test-lane-services:
 	$(MAKE) --no-print-directory integration
 
+test-lane-deploy:
+	tests/deploy_smoke.sh deploy
 
 # Benchmarks print and write timings and the ratios measured in one run, never pass or fail on them
 # (docs/performance.md; results in tests/output/bench/).

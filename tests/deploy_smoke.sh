@@ -71,7 +71,9 @@ else
   grep -A3 'PLAY RECAP' "$log/deploy-1.log"
   # The toolchain was fetched and checked (the preflight play says so first), MinIO built with it,
   # and the build names the pinned commit; still no Go on the host's PATH.
-  grep -E -o 'no Go .{0,40} fetching Go [0-9.]+ as the Go module [^ ]+' "$log/deploy-1.log" | head -n 1 | grep . ||
+  # (the message may be wrapped over lines in the log)
+  tr -s ' \n' ' ' <"$log/deploy-1.log" | grep -E -o 'no Go .{0,40} fetching Go [0-9.]+ as the Go module [^ ]+' |
+    head -n 1 | grep . ||
     { echo "make deploy did not fetch the Go toolchain" >&2; exit 1; }
   in_host "! command -v go >/dev/null && /usr/local/bin/minio --version | head -n 1"
   grep -E 'MLflow: https://|Credentials|Client settings' "$log/deploy-1.log"

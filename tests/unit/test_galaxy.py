@@ -3,6 +3,7 @@
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -161,7 +162,9 @@ REQUIRED = ["README.md", "LICENSE", "CHANGELOG.md", "meta/runtime.yml", "changel
 
 
 @pytest.fixture(scope="module")
-def tarball_members(tmp_path_factory):
+def built_tarball(tmp_path_factory):
+    """The tarball `ansible-galaxy collection build` makes of a copy of the checkout with development
+    files planted in it."""
     galaxy = shutil.which("ansible-galaxy") or str(Path(sys.executable).parent / "ansible-galaxy")
     if not Path(galaxy).exists():
         pytest.skip("ansible-galaxy not found")
@@ -176,7 +179,12 @@ def tarball_members(tmp_path_factory):
     subprocess.run([galaxy, "collection", "build", "--force", "--output-path", str(tmp), str(tree)],
                    check=True, capture_output=True, text=True)
     [built] = tmp.glob("%s-%s-*.tar.gz" % (GALAXY["namespace"], GALAXY["name"]))
-    with tarfile.open(built) as tar:
+    return built
+
+
+@pytest.fixture(scope="module")
+def tarball_members(built_tarball):
+    with tarfile.open(built_tarball) as tar:
         members = tar.getnames()
         manifest = json.load(tar.extractfile("MANIFEST.json"))
     return members, manifest
@@ -197,3 +205,36 @@ def test_tarball_holds_what_users_need(tarball_members):
         assert "roles/%s/tasks/main.yml" % role in members
         assert "roles/%s/meta/argument_specs.yml" % role in members
     assert manifest["collection_info"]["dependencies"] == GALAXY["dependencies"]
+
+
+def test_installed_tarball_documents_every_plugin_and_role(built_tarball, tmp_path):
+    """Installed with ansible-galaxy into an empty collections path (no checkout, no ansible.cfg),
+    ansible-doc documents every module, lookup, filter and role of the collection."""
+    bindir = Path(sys.executable).parent
+    collections = tmp_path / "collections"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_") and k != "PYTHONPATH"}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_NOCOLOR="1")
+    subprocess.run([str(bindir / "ansible-galaxy"), "collection", "install", "--offline", "--no-deps",
+                    "-p", str(collections), str(built_tarball)],
+                   cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    fqcn = "%s.%s." % (GALAXY["namespace"], GALAXY["name"])
+    expected = {
+        "module": sorted(p.stem for p in (ROOT / "plugins/modules").glob("*.py") if p.stem != "__init__"),
+        "lookup": sorted(p.stem for p in (ROOT / "plugins/lookup").glob("*.py") if p.stem != "__init__"),
+        "filter": sorted(p.stem for p in (ROOT / "plugins/filter").glob("*.yml")),
+        "role": sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir()),
+    }
+    for plugin_type, names in expected.items():
+        assert names, plugin_type
+        result = subprocess.run([str(bindir / "ansible-doc"), "-t", plugin_type, "--json"]
+                                + [fqcn + name for name in names],
+                                cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        docs = json.loads(result.stdout)
+        assert sorted(docs) == [fqcn + name for name in names], (plugin_type, result.stderr)
+        for name, doc in docs.items():
+            if plugin_type == "role":
+                descriptions = [ep.get("short_description") for ep in doc["entry_points"].values()]
+                assert descriptions and all(descriptions), name
+            else:
+                assert doc["doc"].get("short_description") and doc["doc"].get("description"), name

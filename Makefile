@@ -47,13 +47,16 @@ help:
 # (--system-certs: a TLS-inspecting proxy's CA added with update-ca-certificates) and SSL_CERT_FILE.
 UV_VERSION := 0.13.9
 UV_PIP := $(BIN)/uv pip install --quiet --system-certs --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
-$(BIN)/ansible-playbook: requirements.txt
-	$(PYTHON) -m venv $(VENV)
+# (a venv made before uv was used gets it too)
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+
+$(BIN)/ansible-playbook: requirements.txt | $(BIN)/uv
 	$(UV_PIP) -r requirements.txt
 	@touch $@
 
-$(BIN)/molecule: requirements-dev.txt requirements.txt $(BIN)/ansible-playbook
+$(BIN)/molecule: requirements-dev.txt requirements.txt $(BIN)/ansible-playbook | $(BIN)/uv
 	$(UV_PIP) -r requirements-dev.txt
 	@touch $@
 

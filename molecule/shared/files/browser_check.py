@@ -80,6 +80,10 @@ def nss_home(ca):
     return home
 
 
+class Missing(Exception):
+    """A view's content did not appear."""
+
+
 class Recorder:
     """What went wrong in one tab, as lines of text."""
 
@@ -149,8 +153,10 @@ def open_view(context, args, number, name, path, wait_for):
         # The view's follow-up requests get time to answer (or fail) while recorded. The UI polls
         # (run lists, metrics), so the network never goes idle: a fixed settle time instead.
         page.wait_for_timeout(SETTLE_MS)
+    except Missing as missing:
+        recorder.add("content did not appear: %s" % missing)
     except PlaywrightError as error:
-        recorder.add("content did not appear: %s" % str(error).splitlines()[0])
+        recorder.add("view did not load: %s" % str(error).splitlines()[0])
     finally:
         shot = os.path.join(args.out, "%d-%s.png" % (number, name))
         try:
@@ -168,7 +174,10 @@ def open_view(context, args, number, name, path, wait_for):
 
 def visible_text(text, timeout):
     def wait(page):
-        page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
+        try:
+            page.get_by_text(text, exact=False).first.wait_for(state="visible", timeout=timeout)
+        except PlaywrightError as error:
+            raise Missing("no visible text %r (%s)" % (text, str(error).splitlines()[0])) from error
 
     return wait
 
@@ -185,11 +194,14 @@ def drawn_chart(timeout):
     """A plotly chart with a drawn line (an SVG path with points), not an empty frame."""
 
     def wait(page):
-        page.wait_for_function(
-            """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer path.js-line')]
-                     .some(p => /^M[\\d.,-]+L/.test(p.getAttribute('d') || ''))""",
-            timeout=timeout,
-        )
+        try:
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer path.js-line')]
+                         .some(p => /^M[\\d.,-]+L/.test(p.getAttribute('d') || ''))""",
+                timeout=timeout,
+            )
+        except PlaywrightError as error:
+            raise Missing("no drawn metric chart (%s)" % str(error).splitlines()[0]) from error
 
     return wait
 

@@ -25,8 +25,9 @@ export ONPREM_MLFLOW_SERVER_VENV ?= $(HOME)/.cache/onprem-mlflow/mlflow-server/$
 SCENARIOS ?= default mysql split
 # System packages `make test` needs on the controller (Debian). The python3-* ones let the module
 # integration tests run onprem.mlflow.minio_user on Debian's own python3, as on the MinIO hosts.
+# chromium and libnss3-tools (certutil): the Molecule verify's browser check of the web UI.
 TEST_DEBS := docker.io debootstrap postgresql mariadb-server python3-venv git shellcheck \
-  python3-boto3 python3-argon2 python3-cryptography
+  python3-boto3 python3-argon2 python3-cryptography chromium libnss3-tools
 
 .PHONY: help
 help:

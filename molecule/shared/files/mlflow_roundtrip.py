@@ -7,7 +7,8 @@ from --password-file (so it is on no command line) into MLFLOW_TRACKING_PASSWORD
     mlflow_roundtrip.py --state FILE --password-file FILE [--size-mb N] [--check-only]
 
 Without --check-only: creates an experiment and a run, logs params, metrics and tags, logs an
-artifact of N MB (default 50) of random bytes, downloads it again and compares sha256. The run is
+artifact of N MB (default 50) of random bytes and a small text one (notes.txt, for the browser
+check), downloads the large one again and compares sha256. The run is
 appended to the state file. In every mode: every run recorded in the state file by an earlier call
 (an earlier converge, before a service restart) must still exist with its data, and its artifact
 must download with the same sha256. Prints one JSON object: the runs checked and the run created.
@@ -65,10 +66,17 @@ def create_run(client, size_mb, workdir):
             handle.write(os.urandom(CHUNK))
     expected = sha256_of(source)
     client.log_artifact(run_id, source, artifact_path="data")
+    # A small text artifact naming its run, for the UI's artifact preview (browser_check.py).
+    text = "onprem.mlflow verify run %s\n" % run_id
+    client.log_text(run_id, text, "notes.txt")
     client.set_terminated(run_id)
     return {
         "experiment_id": experiment_id,
+        "experiment_name": experiment_name,
         "run_id": run_id,
+        "run_name": client.get_run(run_id).info.run_name,
+        "text_artifact": "notes.txt",
+        "text": text.strip(),
         "artifact": "data/blob.bin",
         "sha256": expected,
         "size": size_mb * CHUNK,

@@ -37,17 +37,9 @@ report() {
   printf ' %s;' "${timings[@]}"
   printf '\n'
 }
-# Every container of the scenario (molecule.yml platforms).
-hosts=$(python3 -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
-  "molecule/$scenario/molecule.yml")
 cleanup() {
   rc=$?
-  # The hosts are thrown away: killed at once (with their anonymous volumes) rather than shut down
-  # service by service; molecule destroy then removes the networks and its state.
-  step destroy
-  # shellcheck disable=SC2086  # one word per host
-  docker rm -f -v $hosts >/dev/null 2>&1 || true
-  molecule destroy -s "$scenario" >/dev/null 2>&1 || true
+  step destroy; molecule destroy -s "$scenario" >/dev/null 2>&1 || true
   report
   exit $rc
 }
@@ -131,7 +123,9 @@ grep -A12 'PLAY RECAP' "$logdir/idempotence.log"
 step "verify after the faults and the second converge"; molecule verify -s "$scenario"
 
 step "collect ps, journal and service logs of every host (into $logdir/hosts)"
-# Every host of the scenario; the images come with procps and systemd.
+# Every container of the scenario (molecule.yml platforms); the images come with procps and systemd.
+hosts=$(python3 -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
+  "molecule/$scenario/molecule.yml")
 also=(--also "$logdir/idempotence.log" --also "$logdir/side-effect.log")
 for log in rotation upgrade-rollback upgrade upgrade-check; do
   if [ -f "$logdir/$log.log" ]; then also+=(--also "$logdir/$log.log"); fi

@@ -33,6 +33,9 @@ mkdir -p "$log"
 # The Go module proxy the host's `make deploy` fetches Go and MinIO's modules from: this machine's
 # GOPROXY, or the one its Go uses.
 goproxy=${GOPROXY:-$(go env GOPROXY 2>/dev/null || true)}
+if [ "$phase" != restore ] && [ -z "$goproxy" ]; then
+  echo "set GOPROXY to a Go module proxy (the host's make deploy fetches Go from it)" >&2; exit 1
+fi
 
 in_host() { docker exec "$name" bash -euo pipefail -c "$1"; }
 
@@ -57,7 +60,6 @@ else
   fi
   tests/scripts/testhost.sh start "$name" "$image"
 
-  [ -n "$goproxy" ] || { echo "set GOPROXY to a Go module proxy (the host's make deploy fetches Go from it)" >&2; exit 1; }
   docker cp /etc/ssl/certs/ca-certificates.crt "$name":/usr/local/share/ca-certificates/controller-bundle.crt
   in_host "mkdir -p /root/onprem-mlflow"
   git archive --format=tar HEAD | docker exec -i "$name" tar -x -C /root/onprem-mlflow

@@ -154,9 +154,9 @@ def test_wrong_toolchain_checksum_stops_before_any_host_changes(tmp_path):
     arch = {"x86_64": "amd64", "aarch64": "arm64"}[platform.machine()]
     version = "1.26.10"
     toolchain_dir = tmp_path / "go"
-    # The directory the toolchain would unpack into exists, so the preflight play's only change
-    # (creating it in the controller cache) does not count in the changed total this test checks.
-    (toolchain_dir / f"{version}-{arch}").mkdir(parents=True)
+    # The cache directory the zip goes to exists, so the preflight play's only change (creating it
+    # on the controller) does not count in the changed total this test checks.
+    toolchain_dir.mkdir()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ToolchainProxy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

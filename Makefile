@@ -172,28 +172,32 @@ deploy-smoke: venv-dev images
 firewall-e2e: venv-dev images
 	tests/firewall_e2e.sh
 
-.PHONY: test test-lane-checks test-lane-deploy
-# Two lanes first, side by side on the machine's cores (each lane's stages in order; a lane's output
-# is printed when it ends): lint, sanity, unit, the module integration tests | the deploy smoke
-# test's deploy phase from nothing (its Go fetch and MinIO build are most of it; its test host stays
-# up). None of these asserts a duration. Then the Molecule scenarios alone (their fault checks bound
-# recovery times), then the deploy smoke test's restore of the backup the default scenario exported
-# (required here).
+.PHONY: test test-lane-1 test-lane-2
+# Two lanes side by side on the machine's two cores (tests/scripts/lanes.sh: each lane's stages in
+# order, its lines prefixed [1] or [2], whole logs in tests/output/lanes/): Molecule mysql, then
+# default | the deploy smoke test's deploy phase from nothing (its Go fetch and MinIO build are most
+# of it; its test host stays up), lint, sanity, unit, the module integration tests, then Molecule
+# split. One stage keeps about one core busy, so two lanes take a little more than half the time of
+# one. None of the stages asserts a duration; the fault checks' recovery bounds (30 s, 120 s) hold
+# with the other lane running. Then the deploy smoke test's restore of the backup the default
+# scenario exported (required here).
 test: export REQUIRE_RESTORE = 1
 test: debs venv-dev images minio mlflow-server
-	$(MAKE) --no-print-directory -j2 --output-sync=recurse test-lane-checks test-lane-deploy
-	$(MAKE) --no-print-directory molecule
+	tests/scripts/lanes.sh 1='$(MAKE) --no-print-directory test-lane-1' 2='$(MAKE) --no-print-directory test-lane-2'
 	tests/deploy_smoke.sh restore
-	@echo "stages: lint sanity unit integration deploy-smoke molecule ($(SCENARIOS)) passed, 0 failed"
+	@echo "stages: lint sanity unit integration deploy-smoke molecule (mysql default split) passed, 0 failed"
 
-test-lane-checks:
+test-lane-1:
+	tests/molecule.sh mysql
+	tests/molecule.sh default
+
+test-lane-2:
+	tests/deploy_smoke.sh deploy
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration
-
-test-lane-deploy:
-	tests/deploy_smoke.sh deploy
+	tests/molecule.sh split
 
 # Benchmarks print and write timings and the ratios measured in one run, never pass or fail on them
 # (docs/performance.md; results in tests/output/bench/).

@@ -9,7 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -gt 0 ] || { echo "usage: $0 <name>=<command> ..." >&2; exit 2; }
 logdir=tests/output/lanes
+rm -rf "$logdir"
 mkdir -p "$logdir"
+# Each lane runs in a process group of its own (job control), named in <name>.pgid: a fault check
+# (tests/molecule.sh) makes the other lanes yield the CPU while it runs (tests/scripts/yield_others.sh).
+set -m
+export ONPREM_LANES_DIR=$PWD/$logdir
 
 names=() pids=()
 for lane in "$@"; do
@@ -17,14 +22,23 @@ for lane in "$@"; do
   if [ -z "$name" ] || [ "$name" = "$lane" ]; then echo "not <name>=<command>: $lane" >&2; exit 2; fi
   # The lane's exit status is its command's (pipefail: not the prefixing sed's).
   (
+    set +m  # the lane's own processes stay in its process group
     start=$SECONDS rc=0
     bash -c "$command" 2>&1 | tee "$logdir/$name.log" | sed -u "s/^/[$name] /" || rc=$?
     echo "=== lane $name ended ($(date +%T)): rc $rc after $((SECONDS - start)) s"
     exit "$rc"
   ) &
   names+=("$name") pids+=($!)
+  echo "$!" >"$logdir/$name.pgid"
   echo "=== lane $name started ($(date +%T)): $command (log: $logdir/$name.log)"
 done
+# The lanes are not in the terminal's foreground group: pass an interrupt on to them.
+stop_lanes() {
+  local group
+  for group in "${pids[@]}"; do kill -TERM -- "-$group" 2>/dev/null || true; done
+}
+trap stop_lanes INT TERM
+
 failed=()
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || failed+=("${names[$i]}")

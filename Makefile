@@ -179,8 +179,9 @@ firewall-e2e: venv-dev images
 # of it; its test host stays up), lint, sanity, unit, the module integration tests, then Molecule
 # split. One stage keeps about one core busy, so two lanes take a little more than half the time of
 # one. None of the stages asserts a duration but the fault checks (recovery bounds of 30 s and 120 s):
-# while they run, the other lane yields the CPU (tests/scripts/yield_others.sh). Then the deploy
-# smoke test's restore of the backup the default scenario exported (required here).
+# never two at once (a lock), and while they run the other lane yields the CPU
+# (tests/scripts/yield_others.sh). Then the deploy smoke test's restore of the backup the default
+# scenario exported (required here).
 test: export REQUIRE_RESTORE = 1
 test: debs venv-dev images minio mlflow-server
 	tests/scripts/lanes.sh 1='$(MAKE) --no-print-directory test-lane-1' 2='$(MAKE) --no-print-directory test-lane-2'

@@ -80,10 +80,18 @@ if [ "$scenario" = default ]; then
 fi
 step "faults: kill -9, reboots, isolation, large artifact (log: $logdir/side-effect.log)"
 status=0
-# Its recovery bounds are asserted: in `make test` the other lane yields the CPU meanwhile.
+# Its recovery bounds are asserted. In `make test` (tests/scripts/lanes.sh) no two scenarios run
+# their fault checks at once (a lock: the second waits), and the other lane yields the CPU meanwhile.
+if [ -n "${ONPREM_LANES_DIR:-}" ]; then
+  exec 9>"$ONPREM_LANES_DIR/faults.lock"
+  wait_start=$SECONDS
+  flock -x 9
+  echo "fault checks of $scenario: lock taken after $((SECONDS - wait_start)) s"
+fi
 tests/scripts/yield_others.sh on "$scenario"
 if ! molecule side-effect -s "$scenario" >"$logdir/side-effect.log" 2>&1; then status=1; fi
 tests/scripts/yield_others.sh off "$scenario"
+if [ -n "${ONPREM_LANES_DIR:-}" ]; then exec 9>&-; fi
 # Recovery times, sizes and the verdict, whatever the outcome.
 grep -E -A14 'TASK \[(Recovery time|Recovery times|Peak RSS|What the outsider|What MLflow|Every service listens)' \
   "$logdir/side-effect.log" | grep -E '"msg"|msg:|ok:|fatal|failed|changed:' | cut -c1-400 || true

@@ -40,6 +40,13 @@ report() {
 cleanup() {
   rc=$?
   tests/scripts/yield_others.sh off "$scenario" >/dev/null 2>&1 || true
+  if [ "$rc" -ne 0 ]; then
+    # Keep every host's journal for the post-mortem before the hosts go.
+    for host in $(docker ps --format '{{.Names}}' --filter "name=^onprem-mlflow-$scenario"); do
+      docker exec "$host" journalctl --no-pager >"$logdir/hosts/$host.journal.txt" 2>&1 || true
+    done
+    echo "journals of the hosts kept in $logdir/hosts"
+  fi
   step destroy; molecule destroy -s "$scenario" >/dev/null 2>&1 || true
   report
   exit $rc
@@ -56,13 +63,22 @@ run_logged() {
   fi
 }
 
-# The MLflow version an upgrade test starts from (a group var of the scenario's molecule.yml; only
-# mysql has one): the first converge installs it, the upgrade step below the pinned version.
-upgrade_from=$(python3 -c 'import sys, yaml
+# A group var of the scenario's molecule.yml (all hosts), as JSON when it is not a string; empty if unset.
+scenario_var() {
+  python3 -c 'import json, sys, yaml
 inventory = yaml.safe_load(open(sys.argv[1])).get("provisioner", {}).get("inventory", {})
-print(inventory.get("group_vars", {}).get("all", {}).get("molecule_upgrade_from", ""))' "molecule/$scenario/molecule.yml")
+value = inventory.get("group_vars", {}).get("all", {}).get(sys.argv[2], "")
+print(value if isinstance(value, str) else json.dumps(value))' "molecule/$scenario/molecule.yml" "$1"
+}
+# The MLflow version an upgrade test starts from (only mysql has one): the first converge installs
+# it, the upgrade step below the pinned version.
+upgrade_from=$(scenario_var molecule_upgrade_from)
+# Settings the first converge starts from (only split has them): a later converge without them
+# restarts every MinIO and MLflow host, one at a time, while a client works through nginx.
+rolling_from=$(scenario_var molecule_rolling_from)
 converge_args=(-vvv)
 if [ -n "$upgrade_from" ]; then converge_args+=(--extra-vars "mlflow_version=$upgrade_from"); fi
+if [ -n "$rolling_from" ]; then converge_args+=(--extra-vars "$rolling_from"); fi
 
 step destroy; molecule destroy -s "$scenario" >/dev/null
 step create; molecule create -s "$scenario"
@@ -97,6 +113,16 @@ grep -E -A14 'TASK \[(Recovery time|Recovery times|Peak RSS|What the outsider|Wh
   "$logdir/side-effect.log" | grep -E '"msg"|msg:|ok:|fatal|failed|changed:' | cut -c1-400 || true
 grep -E -A20 'fatal:|FAILED!' "$logdir/side-effect.log" | cut -c1-600 | tail -n 60 || true
 grep -A12 'PLAY RECAP' "$logdir/side-effect.log" || true
+if [ -n "$rolling_from" ] && [ "$status" -eq 0 ]; then
+  # molecule/shared/failover.yml: MinIO stopped on a storage host, then MLflow on a server, each
+  # while a client loop runs through nginx; not one request may fail.
+  step "failover: a storage host and an MLflow server down under a client loop (log: $logdir/failover.log)"
+  run_logged "$logdir/failover.log" env ONPREM_SIDE_EFFECT=failover molecule side-effect -s "$scenario"
+  grep -E -A3 'TASK \[What the client saw' "$logdir/failover.log" | grep -E 'msg' | cut -c1-1200 || true
+  grep -A12 'PLAY RECAP' "$logdir/failover.log"
+  step "rolling restarts: converge without molecule_rolling_from under a client loop (log: $logdir/rolling.log)"
+  tests/scripts/rolling_converge.sh "$scenario" "$logdir"
+fi
 if [ -n "$upgrade_from" ]; then
   # The upgrade to the pinned MLflow version, before the rotation: playbooks/rotate.yml runs site.yml,
   # which would upgrade on its own. First molecule/shared/upgrade_rollback.yml: a fault keeps the new
@@ -139,7 +165,7 @@ step "collect ps, journal and service logs of every host (into $logdir/hosts)"
 hosts=$(python3 -c 'import sys, yaml; print(" ".join(p["name"] for p in yaml.safe_load(open(sys.argv[1]))["platforms"]))' \
   "molecule/$scenario/molecule.yml")
 also=(--also "$logdir/idempotence.log" --also "$logdir/side-effect.log")
-for log in rotation upgrade-rollback upgrade upgrade-check; do
+for log in rotation upgrade-rollback upgrade upgrade-check failover rolling rolling-client; do
   if [ -f "$logdir/$log.log" ]; then also+=(--also "$logdir/$log.log"); fi
 done
 for host in $hosts; do

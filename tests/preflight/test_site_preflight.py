@@ -87,9 +87,9 @@ CASES = {
 }
 
 
-def run_site(tmp_path, extra_vars):
+def run_site(tmp_path, extra_vars, inventory=INVENTORY, args=()):
     """site.yml against this controller with extra_vars; its json callback report."""
-    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    (tmp_path / "hosts.yml").write_text(inventory)
     extra_vars = dict(extra_vars, mlflow_stack_credentials_dir=str(tmp_path / "credentials"))
     env = dict(
         os.environ,
@@ -99,7 +99,7 @@ def run_site(tmp_path, extra_vars):
     )
     result = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
-         str(ROOT / "site.yml"), "-e", json.dumps(extra_vars)],
+         str(ROOT / "site.yml"), "-e", json.dumps(extra_vars), *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode != 0, result.stdout[-2000:]
@@ -110,10 +110,11 @@ def assert_failed_in_preflight(report, variable, tmp_path):
     """Only the preflight play ran, it failed naming variable, and nothing changed."""
     played = [play["play"]["name"] for play in report["plays"]]
     assert len(played) == 1 and played[0].startswith("Preflight"), played
-    failures = [
-        task["hosts"]["localhost"].get("msg", "")
-        for task in report["plays"][0]["tasks"]
-        if task["hosts"].get("localhost", {}).get("failed")
+    failed = [task["hosts"]["localhost"] for task in report["plays"][0]["tasks"]
+              if task["hosts"].get("localhost", {}).get("failed")]
+    # A looped task says "One or more items failed": its items' messages say why.
+    failures = [result.get("msg", "") for result in failed] + [
+        item.get("msg", "") for result in failed for item in result.get("results", []) if item.get("failed")
     ]
     assert failures, "no failed task in the preflight play"
     assert variable in str(failures), failures
@@ -175,3 +176,48 @@ def test_wrong_toolchain_checksum_stops_before_any_host_changes(tmp_path):
     failures = assert_failed_in_preflight(report, f"minio_go_toolchain_sha256['{arch}']", tmp_path)
     assert hashlib.sha256(_ToolchainProxy.body).hexdigest() in str(failures), failures
     assert not list(toolchain_dir.glob("*.zip")), "a zip that is not the pinned one was kept"
+
+
+# Two storage hosts, both this controller: a distributed MinIO deployment.
+CLUSTER_INVENTORY = """
+all:
+  children:
+    mlflow_db: {hosts: {localhost: }}
+    mlflow_storage: {hosts: {localhost: %s, peer: %s}}
+    mlflow_server: {hosts: {localhost: }}
+    mlflow_proxy: {hosts: {localhost: }}
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: %s
+"""
+CLUSTER_CASES = {
+    # 2 hosts x 1 drive.
+    "fewer than 4 drives": ({}, {}, (), "minio_data_dirs"),
+    "a drive that does not exist": (
+        {"minio_data_dirs": ["/nonexistent/disk1", "/nonexistent/disk2"]},
+        {"minio_data_dirs": ["/nonexistent/disk1", "/nonexistent/disk2"]}, (), "/nonexistent/disk1 (minio_data_dirs)",
+    ),
+    # The test's temporary directories are on the controller's root filesystem.
+    "drives on the root filesystem": ("tmp", "tmp", (), "(minio_data_dirs) on localhost must be a directory on a drive"),
+    "different drives on the two hosts": (
+        {"minio_data_dirs": ["/srv/minio/disk1", "/srv/minio/disk2"]},
+        {"minio_data_dirs": ["/srv/minio/a", "/srv/minio/b"]}, (), "the same minio_data_dirs",
+    ),
+    # With its address in the inventory, as the address filters need for hosts outside the play.
+    "a storage host left out by --limit": (
+        {}, {"mlflow_stack_private_address": "192.0.2.2"}, ("--limit", "localhost"), "missing: peer",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLUSTER_CASES))
+def test_distributed_minio_refused_in_preflight(case, tmp_path):
+    """Bad distributed MinIO deployments stop in the preflight play (minio role, preflight_cluster.yml)."""
+    local, peer, args, message = CLUSTER_CASES[case]
+    if local == "tmp":
+        drives = [str(tmp_path / "disk1"), str(tmp_path / "disk2")]
+        for drive in drives:
+            os.mkdir(drive)
+        local = peer = {"minio_data_dirs": drives}
+    inventory = CLUSTER_INVENTORY % (json.dumps(local) if local else "", json.dumps(peer) if peer else "", sys.executable)
+    assert_failed_in_preflight(run_site(tmp_path, {}, inventory, args), message, tmp_path)

@@ -198,7 +198,9 @@ CLUSTER_CASES = {
         {"minio_data_dirs": ["/nonexistent/disk1", "/nonexistent/disk2"]}, (), "/nonexistent/disk1 (minio_data_dirs)",
     ),
     # The test's temporary directories are on the controller's root filesystem.
-    "drives on the root filesystem": ("tmp", "tmp", (), "(minio_data_dirs) on localhost must be a directory on a drive"),
+    "drives on the root filesystem": (
+        "tmp", "tmp", (), "(minio_data_dirs) on localhost must be a directory on a drive",
+    ),
     "different drives on the two hosts": (
         {"minio_data_dirs": ["/srv/minio/disk1", "/srv/minio/disk2"]},
         {"minio_data_dirs": ["/srv/minio/a", "/srv/minio/b"]}, (), "the same minio_data_dirs",
@@ -219,5 +221,6 @@ def test_distributed_minio_refused_in_preflight(case, tmp_path):
         for drive in drives:
             os.mkdir(drive)
         local = peer = {"minio_data_dirs": drives}
-    inventory = CLUSTER_INVENTORY % (json.dumps(local) if local else "", json.dumps(peer) if peer else "", sys.executable)
+    host_vars = [json.dumps(value) if value else "" for value in (local, peer)]
+    inventory = CLUSTER_INVENTORY % (host_vars[0], host_vars[1], sys.executable)
     assert_failed_in_preflight(run_site(tmp_path, {}, inventory, args), message, tmp_path)

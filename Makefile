@@ -22,7 +22,11 @@ export MINIO_BIN := $(MINIO_CACHE)/minio
 # integration test (tests/integration/test_model_card.py): a venv of its own, made once per version.
 MLFLOW_VERSION := $(shell sed -n 's/^mlflow_version: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' roles/mlflow/defaults/main.yml)
 export ONPREM_MLFLOW_SERVER_VENV ?= $(HOME)/.cache/onprem-mlflow/mlflow-server/$(MLFLOW_VERSION)
-SCENARIOS ?= default mysql split
+# The Molecule scenarios of each `make test` lane (in this order); `make molecule` runs them all,
+# or those SCENARIOS names.
+LANE_1_SCENARIOS := mysql default
+LANE_2_SCENARIOS := split
+SCENARIOS ?= $(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)
 # System packages `make test` needs on the controller (Debian). The python3-* ones let the module
 # integration tests run onprem.mlflow.minio_user on Debian's own python3, as on the MinIO hosts.
 # chromium and libnss3-tools (certutil): the Molecule verify's browser check of the web UI.
@@ -35,7 +39,7 @@ help:
 	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one;"
 	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
 	@echo "make model-card CARD=<file>  attach a model card to the MLflow run it names (README: Model cards)"
-	@echo "make test      lint + sanity + unit + integration + Molecule ($(SCENARIOS)) + deploy smoke test"
+	@echo "make test      lint + sanity + unit + integration + Molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) + deploy smoke test"
 	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | mlflow-server | build"
 	@echo "make changelog CHANGELOG.md from changelogs/ (README: Changelog fragments)"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
@@ -186,16 +190,15 @@ test: export REQUIRE_RESTORE = 1
 test: debs venv-dev images minio mlflow-server
 	tests/scripts/lanes.sh 1='$(MAKE) --no-print-directory test-lane-1' 2='$(MAKE) --no-print-directory test-lane-2'
 	tests/deploy_smoke.sh restore
-	@echo "stages: lint sanity unit integration deploy-smoke molecule (mysql default split) passed, 0 failed"
+	@echo "stages: lint sanity unit integration deploy-smoke molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) passed, 0 failed"
 
 test-lane-1:
-	tests/molecule.sh mysql
-	tests/molecule.sh default
+	@for s in $(LANE_1_SCENARIOS); do tests/molecule.sh $$s; done
 
 # split before the checks: its fault checks then come halfway between those of mysql and default.
 test-lane-2:
 	tests/deploy_smoke.sh deploy
-	tests/molecule.sh split
+	@for s in $(LANE_2_SCENARIOS); do tests/molecule.sh $$s; done
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit

@@ -179,9 +179,9 @@ firewall-e2e: venv-dev images
 .PHONY: test test-lane-1 test-lane-2
 # Two lanes side by side on the machine's two cores (tests/scripts/lanes.sh: each lane's stages in
 # order, its lines prefixed [1] or [2], whole logs in tests/output/lanes/): Molecule mysql, then
-# default | the deploy smoke test's deploy phase from nothing (its Go fetch and MinIO build are most
-# of it; its test host stays up), Molecule split, then lint, sanity, unit, the module integration
-# tests. One stage keeps about one core busy, so two lanes take a little more than half the time of
+# default, then lint and sanity | the deploy smoke test's deploy phase from nothing (its Go fetch and
+# MinIO build are most of it; its test host stays up), Molecule split, then unit and the module
+# integration tests. One stage keeps about one core busy, so two lanes take a little more than half the time of
 # one. None of the stages asserts a duration but the fault checks (recovery bounds of 30 s and 120 s):
 # never two at once (a lock), and while they run the other lane yields the CPU
 # (tests/scripts/yield_others.sh). Then the deploy smoke test's restore of the backup the default
@@ -194,13 +194,14 @@ test: debs venv-dev images minio mlflow-server
 
 test-lane-1:
 	@for s in $(LANE_1_SCENARIOS); do tests/molecule.sh $$s; done
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
 
 # split before the checks: its fault checks then come halfway between those of mysql and default.
+# lint and sanity ride in lane 1: split, with seven hosts, makes lane 2 the longer one.
 test-lane-2:
 	tests/deploy_smoke.sh deploy
 	@for s in $(LANE_2_SCENARIOS); do tests/molecule.sh $$s; done
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration
 

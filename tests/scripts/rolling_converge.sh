@@ -35,13 +35,13 @@ fi
 grep -A12 'PLAY RECAP' "$logdir/rolling.log"
 # Each restart task and the hosts it changed (the log's lines come boxed and coloured by Molecule).
 sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ *//' "$logdir/rolling.log" | awk -v want_minio="$storage" -v want_mlflow="$servers" '
-  function close_task() { if (task != "") { print task ": " changed " host(s) changed"; if (changed != 1) bad = 1 } task = "" }
+  function close_task() { if (task != "") { print task " " hosts ": " changed " host(s) changed"; if (changed != 1) bad = 1 } task = "" }
   /^TASK \[/ { close_task() }
-  /^TASK \[onprem\.mlflow\.(minio : Restart MinIO on this host,|mlflow : Restart MLflow on this server,) / {
-    task = $0; sub(/^TASK \[/, "", task); sub(/\].*$/, "", task); changed = 0
+  /^TASK \[onprem\.mlflow\.(minio : Restart MinIO on this host,|mlflow : Restart MLflow on this server,)( |$)/ {
+    task = $0; sub(/^TASK \[/, "", task); sub(/[],]* *\**$/, "", task); changed = 0; hosts = ""
     if (task ~ /MinIO/) minio++; else mlflow++
     next }
-  task != "" && /^changed: / { changed++ }
+  task != "" && /^changed: \[/ { changed++; host = $2; gsub(/[][]/, "", host); hosts = hosts " " host }
   END {
     close_task()
     printf "MinIO restarts: %d of %d hosts; MLflow restarts: %d of %d servers\n", minio, want_minio, mlflow, want_mlflow

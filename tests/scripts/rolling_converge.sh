@@ -50,7 +50,9 @@ sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ *//' "$logdir/rolling.log" | awk -v wa
   END {
     close_task()
     printf "MinIO: %d restart task(s), %d of %d hosts restarted together; MLflow: %d restarts, one server each, of %d servers\n", minio, minio_hosts, want_minio, mlflow, want_mlflow
-    if (bad || minio != 1 || minio_hosts != want_minio || mlflow != want_mlflow) { print "MLflow not one server at a time, or a host not restarted"; exit 1 }
+    # MinIO restarts when the scenario changes its settings (molecule_rolling_from): then all hosts in one task.
+    if (bad || minio > 1 || (minio == 1 && minio_hosts != want_minio) || mlflow != want_mlflow) {
+      print "MLflow not one server at a time, a server not restarted, or MinIO not all hosts at once"; exit 1 }
   }'
 if [ "$client_rc" -ne 0 ]; then
   echo "the client saw failed requests during the rolling converge (log: $logdir/rolling-client.log)"

@@ -5,7 +5,7 @@
 #   isolation checks, large artifact) → `split` only (it sets molecule_rolling_from, which its first
 #   converge ran with): failover (molecule/shared/failover.yml: MinIO, then MLflow stopped on one
 #   host under a client loop through nginx) and a converge without those settings under a client
-#   loop (tests/scripts/rolling_converge.sh: one host restarted at a time, no failed request)
+#   loop (tests/scripts/rolling_converge.sh: MLflow servers restarted one at a time, no failed request)
 #   → `mysql` only: the MLflow upgrade (its first converge installs
 #   molecule_upgrade_from of molecule.yml; a failing upgrade rolled back, molecule/shared/
 #   upgrade_rollback.yml; then a converge at the pinned version, -vvv, logged, and the checks of

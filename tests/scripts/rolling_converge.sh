@@ -40,7 +40,8 @@ sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ *//' "$logdir/rolling.log" | awk -v wa
   function close_task() {
     if (task == "") return
     print task " " hosts ": " changed " host(s) changed"
-    if (task ~ /MinIO/) { minio++; minio_hosts += changed } else { mlflow++; if (changed != 1) bad = 1 }
+    # The MinIO restart task is skipped (changed 0) when its settings did not change.
+    if (task ~ /MinIO/) { if (changed > 0) { minio++; minio_hosts += changed } } else { mlflow++; if (changed != 1) bad = 1 }
     task = "" }
   /^TASK \[/ { close_task() }
   /^TASK \[onprem\.mlflow\.(minio : Restart MinIO on every host|mlflow : Restart MLflow on this server,)( |\]|$)/ {

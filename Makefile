@@ -40,7 +40,7 @@ help:
 	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
 	@echo "make model-card CARD=<file>  attach a model card to the MLflow run it names (README: Model cards)"
 	@echo "make test      lint + sanity + unit + integration + Molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) + deploy smoke test"
-	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | images | minio | mlflow-server | build"
+	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | docker-role | images | minio | mlflow-server | build"
 	@echo "make changelog CHANGELOG.md from changelogs/ (README: Changelog fragments)"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
 
@@ -175,6 +175,12 @@ deploy-smoke: venv-dev images
 # flushes). Not part of `make test`: the Molecule split scenario checks the deployed firewall.
 firewall-e2e: venv-dev images
 	tests/firewall_e2e.sh
+
+.PHONY: docker-role
+# The docker role alone on a Debian 12 and a Debian 13 test host (Docker-in-Docker): check mode,
+# idempotence, daemon.json, the dockerd environment, a real container. Not part of `make test`.
+docker-role: venv-dev images
+	tests/docker_role.sh
 
 .PHONY: test test-lane-1 test-lane-2
 # Two lanes side by side on the machine's two cores (tests/scripts/lanes.sh: each lane's stages in

@@ -8,7 +8,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLES = sorted(p for p in (ROOT / "roles").iterdir() if p.is_dir())
-EXPECTED_ROLES = {"common", "firewall", "postgresql", "mysql", "minio", "mlflow", "nginx"}
+EXPECTED_ROLES = {"common", "docker", "firewall", "postgresql", "mysql", "minio", "mlflow", "nginx"}
 # YAML literal → argument_specs type
 TYPES = {bool: "bool", int: "int", float: "float", list: "list", dict: "dict", str: "str"}
 

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: onprem.mlflow contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""MinIO admin API side of onprem.mlflow.minio_user.
+"""MinIO admin API side of onprem.mlflow.minio_user and onprem.mlflow.minio_heal.
 
-Four parts:
+Four parts (the heal results are read in module_utils/minio_heal.py):
 
 * the request encryption of MinIO's admin API (madmin ``EncryptData``), written from the format:
   ``salt (32) | algorithm id (1) | nonce (8) | sio DARE stream``, the key derived from the secret
@@ -30,11 +30,11 @@ import struct
 from urllib.parse import quote
 
 try:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - depends on the host
-    AESGCM = None
+    AESGCM = ChaCha20Poly1305 = None
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 
@@ -150,6 +150,31 @@ def encrypt_data(password, data, algorithm=None, salt=None, nonce=None):
         raise ValueError('the salt must be %d bytes' % SALT_LEN)
     key = derive_key(password, salt, algorithm)
     return salt + bytes([algorithm]) + nonce + sio_seal(key, nonce, data)
+
+
+def sio_open(aead, nonce, stream, associated_data=b'', buf_size=BUF_SIZE):
+    """Decrypt one sio stream (the inverse of :func:`sio_seal`, for any AEAD of 12-byte nonces).
+
+    Raises ``cryptography.exceptions.InvalidTag`` when a fragment was altered, reordered or cut off.
+    """
+    stream_tag = aead.encrypt(_fragment_nonce(nonce, 0), b'', associated_data)
+    size = buf_size + TAG_LEN
+    fragments = [stream[i:i + size] for i in range(0, len(stream), size)] or [b'']
+    out = []
+    for sequence, fragment in enumerate(fragments, 1):
+        flag = _FINAL if sequence == len(fragments) else _NOT_FINAL
+        out.append(aead.decrypt(_fragment_nonce(nonce, sequence), fragment, flag + stream_tag))
+    return b''.join(out)
+
+
+def decrypt_data(password, data):
+    """madmin ``DecryptData``: what MinIO encrypted with the secret key of the requesting account."""
+    if len(data) < HEADER_LEN + TAG_LEN:
+        raise ValueError('the encrypted answer is too short (%d bytes)' % len(data))
+    salt, algorithm, nonce = data[:SALT_LEN], data[SALT_LEN], data[SALT_LEN + 1:HEADER_LEN]
+    key = derive_key(password, salt, algorithm)
+    aead = ChaCha20Poly1305(key) if algorithm == ARGON2ID_CHACHA20_POLY1305 else AESGCM(key)
+    return sio_open(aead, nonce, data[HEADER_LEN:])
 
 
 # --------------------------------------------------------------------------
@@ -447,7 +472,7 @@ class MinioAdmin(object):
         self._session = URLLib3Session(verify=verify, timeout=timeout,
                                        proxies=get_environ_proxies(self.endpoint_url))
 
-    def request(self, method, command, query=None, body=b''):
+    def request(self, method, command, query=None, body=b'', response_headers=None):
         url = '%s/minio/admin/v3/%s' % (self.endpoint_url, command)
         if query:
             url += '?' + _query_string(query)
@@ -459,6 +484,8 @@ class MinioAdmin(object):
         SigV4Auth(self._credentials, 's3', self.region).add_auth(request)
         response = self._session.send(request.prepare())
         if response.status_code in (200, 204):
+            if response_headers is not None:
+                response_headers.update((k.lower(), v) for k, v in response.headers.items())
             return response.content
         code, message = None, response.content.decode('utf-8', 'replace').strip()
         try:
@@ -509,6 +536,41 @@ class MinioAdmin(object):
 
     def detach_policies(self, user, names):
         self.request('POST', 'idp/builtin/policy/detach', body=self.encrypt(dict(policies=list(names), user=user)))
+
+    # server configuration (madmin GetConfigKV / SetConfigKV): both ways encrypted with the secret key
+    def get_config(self, subsystem):
+        """The text of get-config-kv for ``subsystem``: ``# MINIO_...=...`` lines, then ``<subsystem> k=v ...``."""
+        answer = self.request('GET', 'get-config-kv', dict(key=subsystem))
+        return decrypt_data(self.secret_key, answer).decode('utf-8')
+
+    def set_config(self, line):
+        """set-config-kv of one ``<subsystem> k=v ...`` line; True when MinIO applied it without a restart."""
+        headers = {}
+        self.request('PUT', 'set-config-kv', body=self.encrypt_text(line), response_headers=headers)
+        return headers.get('x-minio-config-applied', '').lower() == 'true'
+
+    def encrypt_text(self, text):
+        return encrypt_data(self.secret_key, text.encode('utf-8'), algorithm=self.algorithm)
+
+    # heal sequences (madmin Heal): started without a client token, then polled with the token it returns
+    def heal(self, bucket='', prefix='', options=None, client_token=None, force_stop=False):
+        """Start a heal sequence (``options``: HealOpts), poll it (``client_token``) or stop it (``force_stop``).
+
+        The answer is a dict: HealStartSuccess when starting or stopping, HealTaskStatus when polling. MinIO
+        may send whitespace first to keep a long start alive; JSON ignores it.
+        """
+        command = 'heal/' + quote(bucket or '', safe='')
+        if bucket and prefix:
+            command += '/' + quote(prefix, safe='/-_.~')
+        query = {}
+        body = b''
+        if client_token:
+            query['clientToken'] = client_token
+        elif force_stop:
+            query['forceStop'] = 'true'
+        else:
+            body = json.dumps(options or {}).encode('utf-8')
+        return json.loads(self.request('POST', command, query, body) or b'{}')
 
 
 #: S3 error codes of a signature made with a wrong secret key, or with an unknown or disabled access key.

@@ -16,8 +16,11 @@ import ipaddress
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import time
+import urllib.request
 import uuid
 
 import pytest
@@ -162,3 +165,63 @@ def free_port():
 def make_tls():
     """A function writing a CA and a certificate for 127.0.0.1 into a directory: (ca, cert, key) paths."""
     return _make_tls
+
+
+@pytest.fixture
+def spawn_minio(services, tmp_path, free_port):
+    """A function starting a MinIO server of the test's own on loopback, stopped at the test's end.
+
+    ``spawn_minio(volumes, certs=None, env=None)``: ``volumes`` are the MinIO arguments naming its drives
+    (several make an erasure-coded deployment), ``certs`` a --certs-dir, ``env`` more environment
+    variables of the server. Waits until the server reports write
+    quorum (/minio/health/cluster) and returns dict(endpoint, access_key, secret_key, base).
+    """
+    binary = services.get('MINIO_BIN_USED')
+    if not binary:
+        pytest.fail('MINIO_BIN_USED missing from the env file of services.sh (MinIO did not start: %s)'
+                    % services.get('MINIO_ERROR', 'unknown'))
+    started = []
+
+    def start(volumes, certs=None, env=None):
+        base = str(tmp_path / ('minio-%d' % len(started)))
+        os.makedirs(base, exist_ok=True)
+        port, console = free_port(), free_port()
+        user, password = 'root%s' % uuid.uuid4().hex[:6], 'pw-%s' % uuid.uuid4().hex
+        env = dict(os.environ, MINIO_ROOT_USER=user, MINIO_ROOT_PASSWORD=password, MINIO_BROWSER='off',
+                   **(env or {}))
+        if len(volumes) > 1:
+            # Erasure-coded: MinIO refuses drives on the root filesystem unless told it runs in CI, and
+            # uses only drives that exist.
+            env['MINIO_CI_CD'] = '1'
+            for volume in volumes:
+                os.makedirs(volume, exist_ok=True)
+        args = [binary, 'server', '--quiet', '--address', '127.0.0.1:%d' % port,
+                '--console-address', '127.0.0.1:%d' % console]
+        if certs:
+            args += ['--certs-dir', certs]
+        log_path = os.path.join(base, 'server.log')
+        with open(log_path, 'wb') as log:
+            proc = subprocess.Popen(args + list(volumes), stdout=log, stderr=subprocess.STDOUT, env=env)
+        started.append(proc)
+        endpoint = '%s://127.0.0.1:%d' % ('https' if certs else 'http', port)
+        context = ssl._create_unverified_context() if certs else None  # readiness only; tests verify TLS
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(endpoint + '/minio/health/cluster', timeout=2, context=context):
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    with open(log_path) as handle:
+                        pytest.fail('MinIO did not come up:\n%s' % handle.read()[-3000:])
+                time.sleep(0.5)
+        return dict(endpoint=endpoint, access_key=user, secret_key=password, base=base)
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

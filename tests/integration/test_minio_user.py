@@ -11,7 +11,6 @@ __metaclass__ = type
 import os
 import shutil
 import subprocess
-import time
 import uuid
 
 import boto3
@@ -277,45 +276,15 @@ def test_debian_system_python(run, conn, minio, user, buckets):
 # --------------------------------------------------------------------------
 
 @pytest.fixture
-def tls_minio(minio, tmp_path, free_port, make_tls):
-    binary = minio.get('MINIO_BIN_USED')
-    if not binary:
-        pytest.fail('MINIO_BIN_USED missing from the env file of services.sh')
-    base = str(tmp_path / 'tls-minio')
-    ca_path, cert, key = make_tls(base)
+def tls_minio(tmp_path, make_tls, spawn_minio):
+    ca_path, cert, key = make_tls(str(tmp_path / 'tls'))
     # MinIO's --certs-dir layout: public.crt, private.key and CAs/.
-    certs = os.path.join(base, 'certs')
+    certs = str(tmp_path / 'tls' / 'certs')
     os.makedirs(os.path.join(certs, 'CAs'))
     shutil.copy(cert, os.path.join(certs, 'public.crt'))
     shutil.copy(key, os.path.join(certs, 'private.key'))
-    port, console = free_port(), free_port()
-    root_user, root_password = 'tlsroot%s' % uuid.uuid4().hex[:6], secret()
-    env = dict(os.environ, MINIO_ROOT_USER=root_user, MINIO_ROOT_PASSWORD=root_password, MINIO_BROWSER='off')
-    with open(os.path.join(base, 'server.log'), 'wb') as log:
-        proc = subprocess.Popen([binary, 'server', '--quiet', '--address', '127.0.0.1:%d' % port,
-                                 '--console-address', '127.0.0.1:%d' % console, '--certs-dir', certs,
-                                 os.path.join(base, 'data')], stdout=log, stderr=subprocess.STDOUT, env=env)
-    endpoint = 'https://127.0.0.1:%d' % port
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                client(endpoint, root_user, root_password, verify=ca_path).list_buckets()
-                break
-            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-                if time.time() > deadline or proc.poll() is not None:
-                    with open(os.path.join(base, 'server.log')) as handle:
-                        pytest.fail('TLS MinIO did not come up:\n%s' % handle.read()[-3000:])
-                time.sleep(0.5)
-        yield dict(endpoint=endpoint, ca=ca_path, access_key=root_user, secret_key=root_password)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(os.path.join(base, 'data'), ignore_errors=True)
+    server = spawn_minio([str(tmp_path / 'tls' / 'data')], certs=certs)
+    return dict(server, ca=ca_path)
 
 
 def test_https_endpoint_with_ca_bundle(run, tls_minio, user):

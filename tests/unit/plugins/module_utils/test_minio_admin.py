@@ -368,3 +368,21 @@ def test_secret_key_works(code, works):
 def test_secret_key_check_raises_other_errors():
     with pytest.raises(ClientError):
         m.secret_key_works(FakeS3('InternalError'))
+
+
+@pytest.mark.parametrize('size', [0, 5, m.BUF_SIZE, m.BUF_SIZE + 1, 3 * m.BUF_SIZE])
+def test_decrypt_data_opens_what_encrypt_data_seals(size):
+    data = bytes(range(256)) * (size // 256) + b'x' * (size % 256)
+    sealed = m.encrypt_data('secret-key', data, algorithm=m.PBKDF2_AES_GCM)
+    assert m.decrypt_data('secret-key', sealed) == data
+
+
+def test_decrypt_data_refuses_a_cut_or_altered_answer():
+    sealed = m.encrypt_data('secret-key', b'x' * (m.BUF_SIZE + 10),
+                                      algorithm=m.PBKDF2_AES_GCM)
+    with pytest.raises(InvalidTag):
+        m.decrypt_data('secret-key', sealed[:m.HEADER_LEN + m.BUF_SIZE + 16])
+    with pytest.raises(InvalidTag):
+        m.decrypt_data('other-key', sealed)
+    with pytest.raises(ValueError, match='too short'):
+        m.decrypt_data('secret-key', b'abc')

@@ -42,7 +42,7 @@ options:
   scan_mode:
     description:
       - V(normal) checks that every drive has each part of the item, in its current version.
-      - V(deep) also reads every part and checks its bitrot checksum (slow: it reads all data).
+      - V(deep) also reads every part and checks its bitrot checksum (slow, as it reads all data).
     type: str
     default: normal
     choices: [normal, deep]

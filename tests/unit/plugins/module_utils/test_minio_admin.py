@@ -378,8 +378,7 @@ def test_decrypt_data_opens_what_encrypt_data_seals(size):
 
 
 def test_decrypt_data_refuses_a_cut_or_altered_answer():
-    sealed = m.encrypt_data('secret-key', b'x' * (m.BUF_SIZE + 10),
-                                      algorithm=m.PBKDF2_AES_GCM)
+    sealed = m.encrypt_data('secret-key', b'x' * (m.BUF_SIZE + 10), algorithm=m.PBKDF2_AES_GCM)
     with pytest.raises(InvalidTag):
         m.decrypt_data('secret-key', sealed[:m.HEADER_LEN + m.BUF_SIZE + 16])
     with pytest.raises(InvalidTag):

@@ -46,8 +46,8 @@ def test_a_real_run_sorts_healed_from_unhealed_and_names_offline_drives():
 
 def test_a_dry_run_only_finds():
     items = [item(obj='healed', before=('missing', 'ok'))]
-    assert minio_heal.summarize(items, dry_run=True) == dict(scanned=1, needed=['mlflow/healed'], healed=[],
-                                                            unhealed=[], offline=[])
+    found = minio_heal.summarize(items, dry_run=True)
+    assert found == dict(scanned=1, needed=['mlflow/healed'], healed=[], unhealed=[], offline=[])
 
 
 def test_items_without_drives_are_counted_only():

@@ -4,7 +4,8 @@
 # (molecule/shared/files/client_loop.py), then require
 #   - not one failed request of the client, which ran until the converge ended;
 #   - every MLflow server restarted (its settings changed) by a task of its own that changed that one
-#     server: one at a time; every MinIO host restarted, all in one task (MinIO's rule: all at once).
+#     server: one at a time; every MinIO host (its own options changed) stopped by a task of its own,
+#     each followed by a heal of the deployment; no restart of every MinIO host at once.
 # usage: tests/scripts/rolling_converge.sh <scenario> <logdir>
 set -euo pipefail
 scenario=${1:?usage: rolling_converge.sh <scenario> <logdir>}
@@ -34,26 +35,31 @@ if [ "$converge" -ne 0 ]; then
 fi
 grep -A12 'PLAY RECAP' "$logdir/rolling.log"
 # Each restart task and the hosts it changed (the log's lines come boxed and coloured by Molecule):
-# MLflow one server per task, in turn; MinIO every host in one task (MinIO's own rule, roles/minio/
-# tasks/restart.yml).
+# MLflow one server per task, in turn; MinIO (its hosts' own options changed) one host per stop task,
+# each followed by a heal of the deployment, and no restart of every host at once (roles/minio/tasks/
+# restart.yml).
 sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ *//' "$logdir/rolling.log" | awk -v want_minio="$storage" -v want_mlflow="$servers" '
   function close_task() {
     if (task == "") return
-    print task " " hosts ": " changed " host(s) changed"
-    # The MinIO restart task is skipped (changed 0) when its settings did not change.
-    if (task ~ /MinIO/) { if (changed > 0) { minio++; minio_hosts += changed } } else { mlflow++; if (changed != 1) bad = 1 }
+    print task ":" hosts " (" changed " changed, " ran " ran)"
+    if (kind == "all" && changed > 0) all++
+    if (kind == "stop") { minio++; if (changed != 1) bad = 1 }
+    if (kind == "heal" && ran > 0) heals++
+    if (kind == "mlflow") { mlflow++; if (changed != 1) bad = 1 }
     task = "" }
   /^TASK \[/ { close_task() }
-  /^TASK \[onprem\.mlflow\.(minio : Restart MinIO on every host|mlflow : Restart MLflow on this server,)( |\]|$)/ {
-    task = $0; sub(/^TASK \[/, "", task); sub(/[],]* *\**$/, "", task); changed = 0; hosts = ""
+  /^TASK \[onprem\.mlflow\.(minio : (Restart MinIO on every host|Stop MinIO on this host,|Heal the MinIO deployment)|mlflow : Restart MLflow on this server,)( |\]|$)/ {
+    task = $0; sub(/^TASK \[/, "", task); sub(/[],]* *\**$/, "", task); changed = 0; ran = 0; hosts = ""
+    kind = task ~ /every host/ ? "all" : task ~ /Stop MinIO/ ? "stop" : task ~ /Heal/ ? "heal" : "mlflow"
     next }
-  task != "" && /^changed: \[/ { changed++; host = $2; gsub(/[][]/, "", host); hosts = hosts " " host }
+  task != "" && /^(changed|ok): \[/ {
+    ran++; host = $2; gsub(/[][]/, "", host); hosts = hosts " " host; if ($1 == "changed:") changed++ }
+  /MinIO heal from / { line = $0; sub(/^.*"msg": "/, "", line); sub(/"$/, "", line); print "  " line }
   END {
     close_task()
-    printf "MinIO: %d restart task(s), %d of %d hosts restarted together; MLflow: %d restarts, one server each, of %d servers\n", minio, minio_hosts, want_minio, mlflow, want_mlflow
-    # MinIO restarts when the scenario changes its settings (molecule_rolling_from): then all hosts in one task.
-    if (bad || minio > 1 || (minio == 1 && minio_hosts != want_minio) || mlflow != want_mlflow) {
-      print "MLflow not one server at a time, a server not restarted, or MinIO not all hosts at once"; exit 1 }
+    printf "MinIO: %d of %d hosts stopped one at a time, %d heals, %d restarts of every host at once; MLflow: %d of %d servers restarted one at a time\n", minio, want_minio, heals, all, mlflow, want_mlflow
+    if (bad || all > 0 || minio != want_minio || heals < want_minio || mlflow != want_mlflow) {
+      print "MinIO or MLflow not restarted one host at a time, a host not restarted, or a MinIO host not healed after its restart"; exit 1 }
   }'
 if [ "$client_rc" -ne 0 ]; then
   echo "the client saw failed requests during the rolling converge (log: $logdir/rolling-client.log)"

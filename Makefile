@@ -39,7 +39,7 @@ help:
 	@echo "make backup    a backup of that stack now; make restore BACKUP=<name> restores one;"
 	@echo "               make rotate ROTATE=users,tls,... new credentials (README: Day-2)"
 	@echo "make model-card CARD=<file>  attach a model card to the MLflow run it names (README: Model cards)"
-	@echo "make test      lint + sanity + unit + integration + Molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) + deploy smoke test"
+	@echo "make test      lint + sanity + unit + integration + Molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) + docker role + deploy smoke test"
 	@echo "make lint | sanity | unit | integration | molecule | deploy-smoke | firewall-e2e | docker-role | images | minio | mlflow-server | build"
 	@echo "make changelog CHANGELOG.md from changelogs/ (README: Changelog fragments)"
 	@echo "make bench | bench-smoke | bench-venv    benchmarks (docs/performance.md)"
@@ -178,14 +178,14 @@ firewall-e2e: venv-dev images
 
 .PHONY: docker-role
 # The docker role alone on a Debian 12 and a Debian 13 test host (Docker-in-Docker): check mode,
-# idempotence, daemon.json, the dockerd environment, a real container. Not part of `make test`.
+# idempotence, daemon.json, the dockerd environment, a real container. Lane 1 of `make test` runs it.
 docker-role: venv-dev images
 	tests/docker_role.sh
 
 .PHONY: test test-lane-1 test-lane-2
 # Two lanes side by side on the machine's two cores (tests/scripts/lanes.sh: each lane's stages in
 # order, its lines prefixed [1] or [2], whole logs in tests/output/lanes/): Molecule mysql, then
-# default, then lint and sanity | the deploy smoke test's deploy phase from nothing (its Go fetch and
+# default, then lint, sanity and the docker role | the deploy smoke test's deploy phase from nothing (its Go fetch and
 # MinIO build are most of it; its test host stays up), Molecule split, then unit and the module
 # integration tests. One stage keeps about one core busy, so two lanes take a little more than half the time of
 # one. None of the stages asserts a duration but the fault checks (recovery bounds of 30 s and 120 s):
@@ -196,12 +196,13 @@ test: export REQUIRE_RESTORE = 1
 test: debs venv-dev images minio mlflow-server
 	tests/scripts/lanes.sh 1='$(MAKE) --no-print-directory test-lane-1' 2='$(MAKE) --no-print-directory test-lane-2'
 	tests/deploy_smoke.sh restore
-	@echo "stages: lint sanity unit integration deploy-smoke molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) passed, 0 failed"
+	@echo "stages: lint sanity unit integration deploy-smoke molecule ($(LANE_1_SCENARIOS) $(LANE_2_SCENARIOS)) docker-role passed, 0 failed"
 
 test-lane-1:
 	@for s in $(LANE_1_SCENARIOS); do tests/molecule.sh $$s; done
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory docker-role
 
 # split before the checks: its fault checks then come halfway between those of mysql and default.
 # lint and sanity ride in lane 1: split, with seven hosts, makes lane 2 the longer one.

@@ -497,7 +497,7 @@ class MinioAdmin(object):
         raise MinioAdminError(response.status_code, code, message[:500], command)
 
     def encrypt(self, document):
-        return encrypt_data(self.secret_key, json.dumps(document).encode('utf-8'), algorithm=self.algorithm)
+        return self.encrypt_text(json.dumps(document))
 
     # users
     def user_info(self, name):
